@@ -1,0 +1,1 @@
+"""festival-pipeline: film-award ceremonies scraped into one PostgreSQL schema, with Dagster."""

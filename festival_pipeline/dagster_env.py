@@ -1,0 +1,46 @@
+"""The environment Dagster processes run in: DAGSTER_HOME and the instance's database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from festival_pipeline import settings
+from festival_pipeline.database import connection, migrate
+from festival_pipeline.settings import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_file(name: str) -> Path:
+    """A file at the project root (dagster.yaml, workspace.yaml); the install is editable."""
+    path = PROJECT_ROOT / name
+    if not path.exists():
+        raise ConfigurationError(f"{name} not found at {PROJECT_ROOT}; install the project with `pip install -e .`")
+    return path
+
+
+def prepare() -> dict[str, str]:
+    """Start/migrate the database, lay out DAGSTER_HOME, and return the environment to run Dagster with."""
+    urls = connection.resolve_database_urls()
+    migrate.upgrade(urls.festival)
+    connection.ensure_database_exists(urls.dagster)
+    home = settings.pipeline_home()
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(project_file("dagster.yaml"), dagster_home / "dagster.yaml")
+    env = dict(os.environ)
+    env.update(
+        DAGSTER_HOME=str(dagster_home),
+        FESTIVAL_PIPELINE_HOME=str(home),
+        FESTIVAL_DAGSTER_PG_URL=urls.dagster_sqlalchemy,
+        FESTIVAL_DAGSTER_STORAGE=str(home / "dagster_storage"),
+        FESTIVAL_DAGSTER_COMPUTE_LOGS=str(home / "compute_logs"),
+    )
+    return env
+
+
+def apply(env: dict[str, str]) -> None:
+    """Make this process use the prepared environment (for in-process Dagster calls)."""
+    os.environ.update(env)

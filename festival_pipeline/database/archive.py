@@ -1,0 +1,96 @@
+"""The raw page archive: every fetched page, compressed, with what identifies it.
+
+A reparse run reads pages from here and fetches nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg2
+from psycopg2.extensions import cursor as Cursor
+
+
+class PageNotArchived(LookupError):
+    """A reparse asked for a page that was never fetched."""
+
+
+@dataclass(frozen=True)
+class ArchivedPage:
+    id: int
+    url: str
+    fetched_at: datetime
+    status: int
+    headers: dict[str, str]
+    sha256: str
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def store_page(
+    cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str, body: bytes
+) -> int:
+    cursor.execute(
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, body_zlib)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (url, fetched_at, status, json.dumps(headers), sha256, len(body), psycopg2.Binary(zlib.compress(body, 6))),
+    )
+    return cursor.fetchone()[0]
+
+
+def latest_page(cursor: Cursor, url: str) -> ArchivedPage:
+    """The newest archived copy of `url`; PageNotArchived when there is none."""
+    cursor.execute(
+        """SELECT id, url, fetched_at, status, headers, sha256, body_zlib FROM raw_pages
+           WHERE url = %s ORDER BY fetched_at DESC, id DESC LIMIT 1""",
+        (url,),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise PageNotArchived(f"{url} is not in the raw page archive; run without reparse to fetch it")
+    page_id, page_url, fetched_at, status, headers, sha256, body = row
+    return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))
+
+
+def latest_sha256(cursor: Cursor, url: str) -> str | None:
+    cursor.execute(
+        "SELECT sha256 FROM raw_pages WHERE url = %s ORDER BY fetched_at DESC, id DESC LIMIT 1", (url,)
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def link_partition_page(
+    cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str, url: str, raw_page_id: int
+) -> None:
+    """Record that partition (organization, year, edition) is built from archived page `raw_page_id`."""
+    cursor.execute(
+        """INSERT INTO partition_pages (organization_id, year, edition, role, url, raw_page_id)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT (organization_id, year, edition, role) DO UPDATE SET
+               url = EXCLUDED.url, raw_page_id = EXCLUDED.raw_page_id, linked_at = now()""",
+        (organization_id, year, edition, role, url, raw_page_id),
+    )
+
+
+def partition_page(cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str) -> ArchivedPage:
+    """The archived page a partition is built from; PageNotArchived when its raw asset never ran."""
+    cursor.execute(
+        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, p.body_zlib
+           FROM partition_pages l JOIN raw_pages p ON p.id = l.raw_page_id
+           WHERE l.organization_id = %s AND l.year = %s AND l.edition = %s AND l.role = %s""",
+        (organization_id, year, edition, role),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise PageNotArchived(
+            f"no {role} page archived for year {year} edition {edition}; materialize the raw page asset first"
+        )
+    page_id, page_url, fetched_at, status, headers, sha256, body = row
+    return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))

