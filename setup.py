@@ -36,7 +36,7 @@ setup(
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
             "playwright==1.65.2",
-            "ruff==0.14.10",
+            "ruff==0.17.6",
         ],
     },
     entry_points={

@@ -1,0 +1,320 @@
+"""Parser for IMDb event edition pages (``/event/{evid}/{YEAR}/{N}/``).
+
+The data is read from the Next.js ``<script id="__NEXT_DATA__">`` JSON, at
+``props.pageProps`` (``editionInfo``, ``edition.awards[]``, ``historyEventEditions[]``).
+The visible HTML and the other JSON scripts on the page (JSON-LD, ``imdb-ads-config``)
+are ignored. Every value read is type-checked: an unexpected shape raises
+PageParseError naming the URL and the JSON path, so a changed page never turns
+into a silently empty ceremony.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .errors import PageParseError
+from .records import (
+    ImdbCategory,
+    ImdbEditionPage,
+    ImdbEditionRef,
+    ImdbName,
+    ImdbNomination,
+    ImdbTitle,
+)
+
+__all__ = ["extract_next_data", "parse_imdb_edition_page"]
+
+_NEXT_DATA_OPEN = re.compile(r"""<script\b[^>]*\bid\s*=\s*["']?__NEXT_DATA__\b[^>]*>""", re.IGNORECASE)
+_URL_EVENT_RE = re.compile(r"/event/(ev\d+)")
+
+_PRIMARY_KINDS = {"AwardedTitles": "titles", "AwardedNames": "names"}
+
+
+def extract_next_data(html: str, url: str) -> dict:
+    """The ``__NEXT_DATA__`` JSON object of a Next.js page."""
+    if not isinstance(html, str):
+        raise PageParseError(url, f"page is {type(html).__name__}, expected str")
+    start = _next_data_start(html)
+    if start < 0:
+        raise PageParseError(url, "no __NEXT_DATA__ script (not an IMDb Next.js page?)")
+    end = html.find("</script>", start)
+    if end < 0:
+        raise PageParseError(url, "__NEXT_DATA__ script is not closed (page truncated?)")
+    try:
+        data = json.loads(html[start:end])
+    except ValueError as exc:
+        raise PageParseError(url, f"__NEXT_DATA__ is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise PageParseError(url, f"__NEXT_DATA__ is a JSON {type(data).__name__}, expected an object")
+    return data
+
+
+def _next_data_start(html: str) -> int:
+    """Offset just after the opening tag; a plain find first (fast path), regex otherwise."""
+    i = html.find('<script id="__NEXT_DATA__"')
+    if i >= 0:
+        close = html.find(">", i)
+        return close + 1 if close >= 0 else -1
+    m = _NEXT_DATA_OPEN.search(html)
+    return m.end() if m else -1
+
+
+def parse_imdb_edition_page(html: str, url: str) -> ImdbEditionPage:
+    """Parse one IMDb event edition page.
+
+    An edition whose ``edition.awards`` is an empty list is valid (IMDb lists
+    such editions, e.g. Actor Awards 1963-1994) and gives ``categories=()``.
+    A 404 page, or any JSON of unexpected shape, raises PageParseError.
+    """
+    data = extract_next_data(html, url)
+    j = _Json(url)
+    props = j.obj(data, "props", "props")
+    page_props = j.obj(props, "pageProps", "props.pageProps")
+    if "editionInfo" not in page_props or "edition" not in page_props:
+        status = page_props.get("statusCode")
+        detail = f" (statusCode {status})" if status is not None else ""
+        raise PageParseError(url, f"no edition in __NEXT_DATA__{detail}: not an event edition page")
+    info = j.obj(page_props, "editionInfo", "editionInfo")
+    edition = j.obj(page_props, "edition", "edition")
+    event = j.opt_obj(info, "event", "editionInfo.event") or {}
+    date_range = j.opt_obj(info, "dateRange", "editionInfo.dateRange") \
+        or j.opt_obj(page_props, "eventDateRange", "eventDateRange") or {}
+    return ImdbEditionPage(
+        url=url,
+        event_id=_event_id(data, page_props, url),
+        event_name=j.opt_text(event, "name", "editionInfo.event.name")
+        or _clean(j.opt(page_props, "eventName", str, "eventName")),
+        edition_id=j.opt(info, "id", str, "editionInfo.id"),
+        year=j.int_(info, "year", "editionInfo.year"),
+        instance=j.int_(info, "instanceWithinYear", "editionInfo.instanceWithinYear"),
+        location=j.opt_text(event, "location", "editionInfo.event.location"),
+        start_date=_iso_date(j, date_range, "startDate", "editionInfo.dateRange.startDate"),
+        end_date=_iso_date(j, date_range, "endDate", "editionInfo.dateRange.endDate"),
+        categories=_categories(j, edition),
+        editions=_editions(j, page_props),
+    )
+
+
+# ---------------------------------------------------------------------------
+# edition level
+# ---------------------------------------------------------------------------
+
+def _event_id(data: dict, page_props: dict, url: str) -> str | None:
+    """From the route query, the request context, or the URL, in that order."""
+    query = data.get("query")
+    candidates = [
+        query.get("evconst") if isinstance(query, dict) else None,
+        (page_props.get("requestContext") or {}).get("pageConst")
+        if isinstance(page_props.get("requestContext"), dict) else None,
+    ]
+    for value in candidates:
+        if isinstance(value, str) and value.startswith("ev"):
+            return value
+    m = _URL_EVENT_RE.search(url)
+    return m.group(1) if m else None
+
+
+def _iso_date(j: _Json, date_range: dict, key: str, path: str) -> str | None:
+    """ISO date only when day, month and year are all known (IMDb often gives the year only)."""
+    date = j.opt_obj(date_range, key, path)
+    if date is None:
+        return None
+    parts = j.opt_obj(date, "dateComponents", f"{path}.dateComponents") or {}
+    day = j.opt(parts, "day", int, f"{path}.dateComponents.day")
+    month = j.opt(parts, "month", int, f"{path}.dateComponents.month")
+    year = j.opt(parts, "year", int, f"{path}.dateComponents.year")
+    if day is None or month is None or year is None:
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _editions(j: _Json, page_props: dict) -> tuple[ImdbEditionRef, ...]:
+    items = j.opt_list(page_props, "historyEventEditions", "historyEventEditions") or []
+    out = []
+    for i, item in enumerate(items):
+        path = f"historyEventEditions[{i}]"
+        item = j.expect(item, dict, path)
+        out.append(ImdbEditionRef(
+            year=j.int_(item, "year", f"{path}.year"),
+            instance=j.int_(item, "instanceWithinYear", f"{path}.instanceWithinYear"),
+            edition_id=j.opt(item, "id", str, f"{path}.id"),
+        ))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# awards, categories, nominations
+# ---------------------------------------------------------------------------
+
+def _categories(j: _Json, edition: dict) -> tuple[ImdbCategory, ...]:
+    awards = j.list_(edition, "awards", "edition.awards")
+    out: list[ImdbCategory] = []
+    for a, award in enumerate(awards):
+        path = f"edition.awards[{a}]"
+        award = j.expect(award, dict, path)
+        award_text = _clean(j.req(award, "text", str, f"{path}.text"))
+        if not award_text:
+            raise PageParseError(j.url, f"unexpected JSON: {path}.text is empty")
+        award_id = j.opt(award, "id", str, f"{path}.id")
+        connection = j.obj(award, "nominationCategories", f"{path}.nominationCategories")
+        edges = j.list_(connection, "edges", f"{path}.nominationCategories.edges")
+        for c, edge in enumerate(edges):
+            epath = f"{path}.nominationCategories.edges[{c}]"
+            node = j.child(edge, "node", epath)
+            out.append(_category(j, node, award_id, award_text, f"{epath}.node"))
+    return tuple(out)
+
+
+def _category(j: _Json, node: dict, award_id: str | None, award: str, path: str) -> ImdbCategory:
+    category = j.opt_text(node, "category", f"{path}.category")
+    nominations = j.obj(node, "nominations", f"{path}.nominations")
+    edges = j.list_(nominations, "edges", f"{path}.nominations.edges")
+    page_info = j.opt_obj(nominations, "pageInfo", f"{path}.nominations.pageInfo") or {}
+    has_more = j.opt(page_info, "hasNextPage", bool, f"{path}.nominations.pageInfo.hasNextPage") or False
+    noms = []
+    for n, edge in enumerate(edges):
+        epath = f"{path}.nominations.edges[{n}]"
+        noms.append(_nomination(j, j.child(edge, "node", epath), f"{epath}.node"))
+    return ImdbCategory(award_id=award_id, award=award, category=category or None,
+                        nominations=tuple(noms), has_more=has_more)
+
+
+def _nomination(j: _Json, node: dict, path: str) -> ImdbNomination:
+    is_winner = j.req(node, "isWinner", bool, f"{path}.isWinner")
+    notes = j.opt_obj(node, "notes", f"{path}.notes")
+    note_text = _clean(j.opt(notes, "plainText", str, f"{path}.notes.plainText")) if notes else None
+    ent = j.obj(node, "awardedEntities", f"{path}.awardedEntities")
+    epath = f"{path}.awardedEntities"
+    typename = j.opt(ent, "__typename", str, f"{epath}.__typename") or ""
+    return ImdbNomination(
+        is_winner=is_winner,
+        notes=note_text or None,
+        primary_kind=_PRIMARY_KINDS.get(typename, typename),
+        titles=_titles(j, ent, "awardTitles", epath),
+        names=_names(j, ent, "awardNames", epath),
+        secondary_titles=_titles(j, ent, "secondaryAwardTitles", epath),
+        secondary_names=_names(j, ent, "secondaryAwardNames", epath),
+        secondary_companies=_companies(j, ent, "secondaryAwardCompanies", epath),
+    )
+
+
+def _titles(j: _Json, ent: dict, key: str, epath: str) -> tuple[ImdbTitle, ...]:
+    out = []
+    for i, item in enumerate(j.opt_list(ent, key, f"{epath}.{key}") or []):
+        path = f"{epath}.{key}[{i}].title"
+        title = j.child(item, "title", f"{epath}.{key}[{i}]")
+        out.append(ImdbTitle(
+            id=j.id_(title, path),
+            title=j.text(title, "titleText", f"{path}.titleText"),
+            original_title=j.opt_text(title, "originalTitleText", f"{path}.originalTitleText"),
+        ))
+    return tuple(out)
+
+
+def _names(j: _Json, ent: dict, key: str, epath: str) -> tuple[ImdbName, ...]:
+    out = []
+    for i, item in enumerate(j.opt_list(ent, key, f"{epath}.{key}") or []):
+        ipath = f"{epath}.{key}[{i}]"
+        item = j.expect(item, dict, ipath)
+        name = j.obj(item, "name", f"{ipath}.name")
+        out.append(ImdbName(
+            id=j.id_(name, f"{ipath}.name"),
+            name=j.text(name, "nameText", f"{ipath}.name.nameText"),
+            note=_note(j, item.get("note"), f"{ipath}.note"),
+        ))
+    return tuple(out)
+
+
+def _note(j: _Json, value: Any, path: str) -> str | None:
+    """A name's note: null, a string, or a Markdown object {plainText}."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _clean(value) or None
+    value = j.expect(value, dict, path)
+    return _clean(j.opt(value, "plainText", str, f"{path}.plainText")) or None
+
+
+def _companies(j: _Json, ent: dict, key: str, epath: str) -> tuple[str, ...]:
+    out = []
+    for i, item in enumerate(j.opt_list(ent, key, f"{epath}.{key}") or []):
+        path = f"{epath}.{key}[{i}].company"
+        company = j.child(item, "company", f"{epath}.{key}[{i}]")
+        text = j.opt_text(company, "companyText", f"{path}.companyText")
+        out.append(text or j.id_(company, path))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# typed JSON access
+# ---------------------------------------------------------------------------
+
+def _clean(text: str | None) -> str | None:
+    return " ".join(text.split()) if text is not None else None
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+class _Json:
+    """Typed getters that raise PageParseError(url, 'unexpected JSON: <path> ...')."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def fail(self, path: str, value: Any, expected: str) -> PageParseError:
+        return PageParseError(self.url, f"unexpected JSON: {path} is {_type_name(value)}, expected {expected}")
+
+    def expect(self, value: Any, typ: type, path: str) -> Any:
+        # bool is an int subclass: never accept True/False where a number is expected
+        if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
+            raise self.fail(path, value, typ.__name__)
+        return value
+
+    def req(self, obj: dict, key: str, typ: type, path: str) -> Any:
+        if key not in obj:
+            raise PageParseError(self.url, f"unexpected JSON: {path} is missing")
+        return self.expect(obj[key], typ, path)
+
+    def opt(self, obj: dict, key: str, typ: type, path: str) -> Any:
+        value = obj.get(key)
+        return None if value is None else self.expect(value, typ, path)
+
+    def obj(self, obj: dict, key: str, path: str) -> dict:
+        return self.req(obj, key, dict, path)
+
+    def child(self, container: Any, key: str, path: str) -> dict:
+        """``container[key]`` where container (at ``path``) must be an object holding an object."""
+        return self.obj(self.expect(container, dict, path), key, f"{path}.{key}")
+
+    def opt_obj(self, obj: dict, key: str, path: str) -> dict | None:
+        return self.opt(obj, key, dict, path)
+
+    def list_(self, obj: dict, key: str, path: str) -> list:
+        return self.req(obj, key, list, path)
+
+    def opt_list(self, obj: dict, key: str, path: str) -> list | None:
+        return self.opt(obj, key, list, path)
+
+    def int_(self, obj: dict, key: str, path: str) -> int:
+        return self.req(obj, key, int, path)
+
+    def id_(self, obj: dict, path: str) -> str:
+        value = self.req(obj, "id", str, f"{path}.id").strip()
+        if not value:
+            raise PageParseError(self.url, f"unexpected JSON: {path}.id is empty")
+        return value
+
+    def text(self, obj: dict, key: str, path: str) -> str:
+        """Required {text: str} object, e.g. titleText."""
+        return _clean(self.req(self.obj(obj, key, path), "text", str, f"{path}.text"))  # type: ignore[return-value]
+
+    def opt_text(self, obj: dict, key: str, path: str) -> str | None:
+        """Optional {text: str} object (null allowed), e.g. category, originalTitleText."""
+        holder = self.opt_obj(obj, key, path)
+        if holder is None:
+            return None
+        return _clean(self.opt(holder, "text", str, f"{path}.text")) or None
