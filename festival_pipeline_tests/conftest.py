@@ -79,3 +79,83 @@ def simulator_url() -> Iterator[str]:
 
 def fixture_page(name: str) -> str:
     return (FIXTURE_PAGES / name).read_text(encoding="utf-8")
+
+
+class _RecordedSites:
+    """Serves the committed fixture pages at the simulator's routes (for runs without ../shared)."""
+
+    def __init__(self, transform=None, status_override: int | None = None) -> None:  # noqa: ANN001
+        import http.server
+        import re
+        import threading
+
+        pages = FIXTURE_PAGES
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                path = self.path.split("?", 1)[0].rstrip("/")
+                if path == "/event/ev0000003":
+                    self.send_response(302)
+                    self.send_header("Location", "/event/ev0000003/2026/1/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                name = None
+                if match := re.fullmatch(r"/oscars/ceremonies/(\d{4})", path):
+                    name = f"oscars_{match.group(1)}.html"
+                elif match := re.fullmatch(r"/event/ev0000003/(\d{4})/(\d+)", path):
+                    name = f"imdb_ev0000003_{match.group(1)}_{match.group(2)}.html"
+                body = (pages / name).read_bytes() if name and (pages / name).exists() else b"not found"
+                status = 200 if body != b"not found" else 404
+                if status == 200 and transform is not None:
+                    body = transform(path, body)
+                if status == 200 and status_override is not None and "/oscars/" in path:
+                    status, body = status_override, b""
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# years whose oscars.org and IMDb pages are both among the committed fixtures
+RECORDED_YEARS = ("1930", "1931", "2024", "2026")
+
+
+def recorded_sites(transform=None, status_override: int | None = None) -> _RecordedSites:  # noqa: ANN001
+    """Recorded pages, optionally altered (changed markup) or answered with another status (blocked)."""
+    return _RecordedSites(transform, status_override)
+
+
+@pytest.fixture(scope="session")
+def recorded_sites_url() -> Iterator[str]:
+    sites = _RecordedSites()
+    yield sites.url
+    sites.close()
+
+
+@pytest.fixture
+def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """A real Dagster instance stored in PostgreSQL, laid out as `festival-pipeline dev` does."""
+    from dagster import DagsterInstance
+
+    from festival_pipeline import dagster_env
+
+    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FESTIVAL_HTTP_REQUESTS_PER_SECOND", "0")
+    for key, value in dagster_env.prepare().items():
+        monkeypatch.setenv(key, value)
+    instance = DagsterInstance.from_config(str(tmp_path / "home" / "dagster_home"))
+    yield instance
+    instance.dispose()
