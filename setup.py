@@ -20,7 +20,6 @@ setup(
         "pandas==3.1.1",
         "requests==2.34.2",
         "urllib3==2.8.0",
-        "requests-ratelimiter==0.10.0",
         "pyrate-limiter==4.5.1",
         "beautifulsoup4==4.15.0",
         "lxml==6.1.3",

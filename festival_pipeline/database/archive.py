@@ -94,3 +94,19 @@ def partition_page(cursor: Cursor, *, organization_id: int, year: int, edition: 
         )
     page_id, page_url, fetched_at, status, headers, sha256, body = row
     return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))
+
+
+def partition_editions(cursor: Cursor, *, organization_id: int, year: int, role: str) -> list[int]:
+    """The editions of a year that have a linked page of `role`."""
+    cursor.execute(
+        "SELECT edition FROM partition_pages WHERE organization_id = %s AND year = %s AND role = %s ORDER BY edition",
+        (organization_id, year, role),
+    )
+    return [edition for (edition,) in cursor.fetchall()]
+
+
+def unlink_year(cursor: Cursor, *, organization_id: int, year: int, role: str) -> None:
+    cursor.execute(
+        "DELETE FROM partition_pages WHERE organization_id = %s AND year = %s AND role = %s",
+        (organization_id, year, role),
+    )

@@ -40,3 +40,19 @@ def load_snapshot(cursor: Cursor, organization_id: int, year: int, edition: int)
             f"no parsed ceremony for year {year} edition {edition}: materialize the enhanced ceremony first"
         )
     return CeremonyRecord.from_payload(row[0])
+
+
+def load_year(cursor: Cursor, organization_id: int, year: int) -> list[CeremonyRecord]:
+    """Every edition parsed for a year (IMDb may hold two editions in one year), by edition."""
+    cursor.execute(
+        "SELECT payload FROM ceremony_snapshots WHERE organization_id = %s AND year = %s ORDER BY edition",
+        (organization_id, year),
+    )
+    return [CeremonyRecord.from_payload(payload) for (payload,) in cursor.fetchall()]
+
+
+def delete_year(cursor: Cursor, organization_id: int, year: int) -> None:
+    """Forget a year's parsed editions before re-parsing it, so a failed parse leaves none behind."""
+    cursor.execute(
+        "DELETE FROM ceremony_snapshots WHERE organization_id = %s AND year = %s", (organization_id, year)
+    )
