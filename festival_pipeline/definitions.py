@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from festival_pipeline.assets.festivals import festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.resources import FestivalDatabase, source_websites_from_env
 
 defs = Definitions(
-    assets=[festival_organizations, *oscars_assets],
+    assets=[festival_organizations, *oscars_assets, *festival_assets],
     resources={"festival_db": FestivalDatabase(), "sites": source_websites_from_env()},
 )

@@ -17,3 +17,14 @@ def partition_years(context: AssetExecutionContext) -> list[int]:
     `context.partition_key` raises in a ranged run, so always go through the keys.
     """
     return [int(key) for key in context.partition_keys]
+
+
+def festival_partitions(first_year: int) -> TimeWindowPartitionsDefinition:
+    """Years from a festival's first IMDb edition to the current year.
+
+    A partition is the year IMDb labels editions with; a year may hold two editions
+    (Critics Choice 2016/1 and 2016/2) or none (Cannes 1940-1945): both are recorded.
+    """
+    return TimeWindowPartitionsDefinition(
+        start=str(first_year), fmt="%Y", cron_schedule="0 0 1 1 *", end_offset=1
+    )

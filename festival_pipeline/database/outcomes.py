@@ -11,6 +11,7 @@ COMPLETE = "complete"
 ANNOUNCED_NOT_AWARDED = "announced-not-awarded"
 NOTHING_TO_IMPORT = "nothing-to-import"
 FAILED = "failed"
+NO_EDITION = "no-edition"
 
 
 def record_outcome(
