@@ -53,7 +53,7 @@ class NominationRecord:
         """What distinguishes this nomination from its neighbours in the same category.
 
         Several nominations may share category and film (three Godfather Part II
-        supporting actors), so the nominees and the song are part of the identity.
+        supporting actors), so the nominees, the song and the citation are part of it.
         """
         return json.dumps(
             [
@@ -63,6 +63,8 @@ class NominationRecord:
                 sorted(self.film_imdb_ids),
                 self.nominee_names or "",
                 self.details.get("song") or "",
+                # two special awards to one person with no film differ only by citation
+                self.details.get("citation") or "",
             ],
             ensure_ascii=False,
         )

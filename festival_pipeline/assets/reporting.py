@@ -38,12 +38,14 @@ def range_summary(records: dict[int, CeremonyRecord]) -> dict[str, object]:
     """Totals over the run's years, plus a per-year table when there are several."""
     nominations = sum(len(r.nominations) for r in records.values())
     matched = sum(int(r.match_stats.get("nominations_matched", 0)) for r in records.values())
+    # the match rate is over the nominations oscars.org lists (IMDb-only ones have nothing to match)
+    matchable = sum(int(r.match_stats.get("oscars_org_nominations", 0)) for r in records.values())
     metadata: dict[str, object] = {
         "ceremonies": len(records),
         "categories": sum(len(r.categories) for r in records.values()),
         "nominations": nominations,
         "winners": sum(n.won for r in records.values() for n in r.nominations),
-        "nomination_match_rate": round(matched / nominations, 4) if nominations else None,
+        "nomination_match_rate": round(matched / matchable, 4) if matchable else None,
     }
     if len(records) == 1:
         (record,) = records.values()
