@@ -24,7 +24,8 @@ def dev(host: str, port: int) -> None:
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(dagster_env.project_file("workspace.yaml")),
                "-h", host, "-p", str(port)]
     click.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={env['DAGSTER_HOME']})")
-    raise SystemExit(subprocess.call(command, env=env, cwd=dagster_env.PROJECT_ROOT))
+    # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it
+    raise SystemExit(subprocess.call(command, env=env, cwd=env["DAGSTER_HOME"]))
 
 
 @cli.command(
@@ -36,6 +37,86 @@ def dev(host: str, port: int) -> None:
 def dagster(args: tuple[str, ...]) -> None:
     env = dagster_env.prepare()
     raise SystemExit(subprocess.call([sys.executable, "-m", "dagster", *args], env=env))
+
+
+@cli.command(help="Materialize years of a festival through the Dagster instance (the runs show in the UI).\n\n"
+             "TARGET is a festival slug, `oscars` (the Academy Awards) or `all`. Without --years, every "
+             "year of the festival. Exits non-zero, naming them, when any year failed.")
+@click.argument("target")
+@click.option("--years", help="Years, e.g. 1929-2026, 2024 or 1990,1995-1999.")
+def backfill(target: str, years: str | None) -> None:
+    from rich.console import Console
+
+    from festival_pipeline.operations import backfill as operation
+
+    targets = _backfill_targets(target, years)
+    env = dagster_env.prepare()
+    database_url = _festival_database_url()
+    results = operation.run_backfill(env, database_url, targets, Console(highlight=False))
+    failed = [f"{result.label} {year}: {error}" for result in results for year, error in sorted(result.failed.items())]
+    if failed:
+        click.echo(f"{len(failed)} partition(s) failed:", err=True)
+        for line in failed:
+            click.echo(f"  {line}", err=True)
+        raise SystemExit(1)
+    click.echo(f"all {sum(len(r.keys) for r in results)} partition(s) landed")
+
+
+def _backfill_targets(target: str, years: str | None) -> list:  # noqa: ANN401 - (festival, keys, all keys)
+    from festival_pipeline.operations import SelectionError, parse_years, partition_keys, resolve_festivals
+
+    try:
+        festivals = resolve_festivals(target)
+        wanted = parse_years(years) if years else None
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc)) from None
+    targets = []
+    for festival in festivals:
+        keys = partition_keys(festival)
+        selected = keys if wanted is None else [k for k in keys if int(k) in wanted]
+        outside = [] if wanted is None else [y for y in wanted if str(y) not in keys]
+        if outside and len(festivals) == 1:
+            raise click.BadParameter(f"{target} has partitions {keys[0]}-{keys[-1]}; outside them: "
+                                     f"{_years_text(outside)}", param_hint="--years")
+        if selected:
+            targets.append((festival, selected, keys))
+    if not targets:
+        raise click.BadParameter("no festival has a partition in these years", param_hint="--years")
+    return targets
+
+
+def _years_text(years: list[int]) -> str:
+    return ", ".join(str(y) for y in years[:10]) + (f" … ({len(years)} years)" if len(years) > 10 else "")
+
+
+def _festival_database_url() -> str:
+    from festival_pipeline.database.connection import resolve_database_urls
+
+    return resolve_database_urls().festival
+
+
+@cli.command(help="What the database holds per festival, year and edition: missing, failed (with the error), "
+             "no-edition, nothing-to-import, announced-not-awarded or complete; rows, match rates, staleness.")
+@click.option("--festival", "target", default="all", show_default=True, help="A festival slug, `oscars` or `all`.")
+@click.option("--years", help="Years, e.g. 1929-2026, 2024 or 1990,1995-1999.")
+@click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)
+def status(target: str, years: str | None, output_format: str) -> None:
+    from rich.console import Console
+
+    from festival_pipeline.database import migrate
+    from festival_pipeline.operations import SelectionError, parse_years, resolve_festivals
+    from festival_pipeline.operations import status as operation
+
+    try:
+        festivals = resolve_festivals(target)
+        wanted = parse_years(years) if years else None
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc)) from None
+    database_url = _festival_database_url()
+    migrate.upgrade(database_url)  # a fresh database has no tables yet; status then shows every year missing
+    rows = operation.status_rows(database_url, festivals, wanted)
+    operation.render(rows, output_format, Console(highlight=False))
 
 
 @cli.group(help="The festival database.")

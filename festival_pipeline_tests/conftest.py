@@ -84,7 +84,7 @@ def fixture_page(name: str) -> str:
 class _RecordedSites:
     """Serves the committed fixture pages at the simulator's routes (for runs without ../shared)."""
 
-    def __init__(self, transform=None, status_override: int | None = None) -> None:  # noqa: ANN001
+    def __init__(self, transform=None, status_override: int | None = None) -> None:
         import http.server
         import re
         import threading
@@ -95,7 +95,7 @@ class _RecordedSites:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].rstrip("/")
                 if path == "/event/ev0000003":
                     self.send_response(302)
@@ -133,7 +133,7 @@ class _RecordedSites:
 RECORDED_YEARS = ("1930", "1931", "2024", "2026")
 
 
-def recorded_sites(transform=None, status_override: int | None = None) -> _RecordedSites:  # noqa: ANN001
+def recorded_sites(transform=None, status_override: int | None = None) -> _RecordedSites:
     """Recorded pages, optionally altered (changed markup) or answered with another status (blocked)."""
     return _RecordedSites(transform, status_override)
 
@@ -146,7 +146,7 @@ def recorded_sites_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A real Dagster instance stored in PostgreSQL, laid out as `festival-pipeline dev` does."""
     from dagster import DagsterInstance
 

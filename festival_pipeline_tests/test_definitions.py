@@ -28,7 +28,7 @@ def test_definitions_are_loadable() -> None:
         assert job.name
 
 
-def test_dagster_cli_validates_the_workspace(tmp_path) -> None:  # noqa: ANN001
+def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
@@ -38,7 +38,7 @@ def test_dagster_cli_validates_the_workspace(tmp_path) -> None:  # noqa: ANN001
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_materializing_organizations_writes_every_festival(dagster_instance, festival_database_url: str) -> None:  # noqa: ANN001
+def test_materializing_organizations_writes_every_festival(dagster_instance, festival_database_url: str) -> None:
     resources = {"festival_db": FestivalDatabase()}
     for _ in range(2):  # twice: the upsert is idempotent
         result = materialize([festival_organizations], instance=dagster_instance, resources=resources)

@@ -22,7 +22,7 @@ from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 pytestmark = pytest.mark.integration
 
 
-def run_festival(instance, sites_url: str, slug: str, year: str, raise_on_error: bool = True):  # noqa: ANN001, ANN201
+def run_festival(instance, sites_url: str, slug: str, year: str, raise_on_error: bool = True):
     resources = {"festival_db": FestivalDatabase(),
                  "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
     materialize([festival_organizations], instance=instance, resources=resources)
@@ -85,7 +85,7 @@ def all_rows(url: str) -> list[tuple]:
 
 
 def test_cannes_2024_equals_the_page_and_a_rerun_touches_nothing_else(
-    dagster_instance, festival_database_url: str, simulator_url: str  # noqa: ANN001
+    dagster_instance, festival_database_url: str, simulator_url: str
 ) -> None:
     assert run_festival(dagster_instance, simulator_url, "venice", "2024").success
     assert run_festival(dagster_instance, simulator_url, "cannes", "2024").success
@@ -99,7 +99,7 @@ def test_cannes_2024_equals_the_page_and_a_rerun_touches_nothing_else(
 
 
 def test_same_category_under_two_prizes_stays_two_categories(
-    dagster_instance, festival_database_url: str, simulator_url: str  # noqa: ANN001
+    dagster_instance, festival_database_url: str, simulator_url: str
 ) -> None:
     assert run_festival(dagster_instance, simulator_url, "venice", "2024").success
     with connection.transaction(festival_database_url) as cursor:
@@ -110,7 +110,7 @@ def test_same_category_under_two_prizes_stays_two_categories(
     assert shared_names, "Venice lists category texts under several prizes; each pair must be its own row"
 
 
-def test_two_editions_in_one_year(dagster_instance, festival_database_url: str, simulator_url: str) -> None:  # noqa: ANN001
+def test_two_editions_in_one_year(dagster_instance, festival_database_url: str, simulator_url: str) -> None:
     assert run_festival(dagster_instance, simulator_url, "critics-choice", "2016").success
     assert outcome(festival_database_url, "critics-choice", 2016) == [(1, "complete"), (2, "complete")]
     for edition in (1, 2):
@@ -119,7 +119,7 @@ def test_two_editions_in_one_year(dagster_instance, festival_database_url: str, 
 
 
 def test_edition_without_awards_is_nothing_to_import(dagster_instance, festival_database_url: str,
-                                                     simulator_url: str) -> None:  # noqa: ANN001
+                                                     simulator_url: str) -> None:
     result = run_festival(dagster_instance, simulator_url, "actor-awards", "1990")
     assert result.success
     assert outcome(festival_database_url, "actor-awards", 1990) == [(1, "nothing-to-import")]
@@ -131,11 +131,11 @@ def test_edition_without_awards_is_nothing_to_import(dagster_instance, festival_
 
 
 def test_year_without_edition_is_recorded_not_failed(dagster_instance, festival_database_url: str,
-                                                     simulator_url: str) -> None:  # noqa: ANN001
+                                                     simulator_url: str) -> None:
     assert run_festival(dagster_instance, simulator_url, "cannes", "1942").success
     assert outcome(festival_database_url, "cannes", 1942) == [(1, "no-edition")]
 
 
-def test_festival_without_winner_yet(dagster_instance, festival_database_url: str, simulator_url: str) -> None:  # noqa: ANN001
+def test_festival_without_winner_yet(dagster_instance, festival_database_url: str, simulator_url: str) -> None:
     assert run_festival(dagster_instance, simulator_url, "venice", "2026").success
     assert outcome(festival_database_url, "venice", 2026) == [(1, "announced-not-awarded")]

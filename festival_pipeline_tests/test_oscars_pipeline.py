@@ -19,7 +19,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 
 def run_oscars(instance: DagsterInstance, sites_url: str, first: str, last: str | None = None,
-               raise_on_error: bool = True):  # noqa: ANN201
+               raise_on_error: bool = True):
     resources = {"festival_db": FestivalDatabase(),
                  "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
     materialize([festival_organizations], instance=instance, resources=resources)
@@ -66,7 +66,7 @@ def sites_url(request: pytest.FixtureRequest, recorded_sites_url: str) -> str:
     return request.getfixturevalue("simulator_url")
 
 
-def test_partition_2024_writes_the_ceremony(dagster_instance, festival_database_url: str, sites_url: str) -> None:  # noqa: ANN001
+def test_partition_2024_writes_the_ceremony(dagster_instance, festival_database_url: str, sites_url: str) -> None:
     result = run_oscars(dagster_instance, sites_url, "2024")
     assert result.success
     ceremony = ceremony_row(festival_database_url, 2024)
@@ -86,7 +86,7 @@ def test_partition_2024_writes_the_ceremony(dagster_instance, festival_database_
     assert evaluations and all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
 
 
-def test_rerun_changes_nothing(dagster_instance, festival_database_url: str, recorded_sites_url: str) -> None:  # noqa: ANN001
+def test_rerun_changes_nothing(dagster_instance, festival_database_url: str, recorded_sites_url: str) -> None:
     run_oscars(dagster_instance, recorded_sites_url, "2024")
     first = nomination_rows(festival_database_url, 2024)
     run_oscars(dagster_instance, recorded_sites_url, "2024")
@@ -94,7 +94,7 @@ def test_rerun_changes_nothing(dagster_instance, festival_database_url: str, rec
 
 
 def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
-    dagster_instance, festival_database_url: str, recorded_sites_url: str  # noqa: ANN001
+    dagster_instance, festival_database_url: str, recorded_sites_url: str
 ) -> None:
     result = run_oscars(dagster_instance, recorded_sites_url, "1930", "1931")
     assert result.success
@@ -106,7 +106,7 @@ def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
 
 
 def test_changed_markup_fails_loudly_and_keeps_previous_rows(
-    dagster_instance, festival_database_url: str, recorded_sites_url: str  # noqa: ANN001
+    dagster_instance, festival_database_url: str, recorded_sites_url: str
 ) -> None:
     run_oscars(dagster_instance, recorded_sites_url, "2024")
     before = nomination_rows(festival_database_url, 2024)
@@ -127,7 +127,7 @@ def test_changed_markup_fails_loudly_and_keeps_previous_rows(
 
 @pytest.mark.parametrize("status", [403, 202])
 def test_blocked_page_fails_and_writes_nothing(
-    dagster_instance, festival_database_url: str, status: int  # noqa: ANN001
+    dagster_instance, festival_database_url: str, status: int
 ) -> None:
     blocked = recorded_sites(status_override=status)
     try:
@@ -140,7 +140,7 @@ def test_blocked_page_fails_and_writes_nothing(
 
 
 @pytest.mark.integration
-def test_pre_ceremony_year_then_awarded(dagster_instance, festival_database_url: str, simulator_url: str) -> None:  # noqa: ANN001
+def test_pre_ceremony_year_then_awarded(dagster_instance, festival_database_url: str, simulator_url: str) -> None:
     requires_shared()
     from festival_web import start_server
 

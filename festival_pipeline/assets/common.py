@@ -1,6 +1,7 @@
 """Glue shared by every festival's assets: failures by year, page links, check results."""
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Failure, MetadataValue
+from psycopg2.extensions import cursor as Cursor
 
 from festival_pipeline.checks import rules
 from festival_pipeline.database import archive, outcomes
@@ -43,7 +44,7 @@ def record_failure(
         )
 
 
-def link_page(cursor, slug: str, year: int, edition: int, role: str, stored: page_store.StoredPage) -> None:  # noqa: ANN001
+def link_page(cursor: Cursor, slug: str, year: int, edition: int, role: str, stored: page_store.StoredPage) -> None:
     archive.link_partition_page(
         cursor, organization_id=organization_id(cursor, slug), year=year, edition=edition, role=role,
         url=stored.page.url, raw_page_id=stored.page.id,
@@ -75,7 +76,7 @@ class EditionList:
         self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
         self.fetched = 1 if self.stored.fetched else 0
 
-    def edition_page(self, cursor, year: int, instance: int) -> page_store.StoredPage:  # noqa: ANN001
+    def edition_page(self, cursor: Cursor, year: int, instance: int) -> page_store.StoredPage:
         """The edition's page; the latest edition is the event page itself, never fetched twice."""
         url = self.sites.imdb_edition_url(self.event_id, year, instance)
         if url == self.latest_url:

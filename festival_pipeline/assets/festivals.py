@@ -54,7 +54,7 @@ def _no_edition(festival_db: FestivalDatabase, context: AssetExecutionContext, s
                                 status=outcomes.NO_EDITION, run_id=context.run.run_id)
 
 
-def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitions) -> AssetsDefinition:  # noqa: ANN001
+def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitions) -> AssetsDefinition:
     slug = festival.slug
 
     @asset(key=key, group_name=group, partitions_def=partitions, backfill_policy=BackfillPolicy.single_run(),
@@ -78,7 +78,7 @@ def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitio
                         stored = editions.edition_page(cursor, year, instance)
                         link_page(cursor, slug, year, instance, IMDB_ROLE, stored)
                         pages.append(stored)
-            except Exception as exc:  # noqa: BLE001 - every failure is reported, by year, below
+            except Exception as exc:
                 failures[year] = f"{type(exc).__name__}: {exc}"
                 record_failure(festival_db, context, slug, year, failures[year])
                 continue
@@ -94,7 +94,7 @@ def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitio
     return edition_pages
 
 
-def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group: str, partitions) -> AssetsDefinition:  # noqa: ANN001
+def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group: str, partitions) -> AssetsDefinition:
     slug = festival.slug
 
     def parse_year(festival_db: FestivalDatabase, year: int) -> list[CeremonyRecord]:
@@ -136,7 +136,7 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
                     snapshots.store_snapshot(cursor, organization_id(cursor, slug), record)
         if failures:
             raise fail_for_years(f"parsing {festival.name} pages", failures)
-        metadata = range_summary(dict(enumerate(records.values())))
+        metadata = range_summary(records)
         metadata["nothing_to_import"] = MetadataValue.json(
             sorted(label for label, r in records.items() if r.nothing_to_import))
         if len(records) == 1:

@@ -21,7 +21,8 @@ def festival_organizations(festival_db: FestivalDatabase) -> MaterializeResult:
     missing = registered - {slug for slug, _, _ in rows}
     if missing:
         raise RuntimeError(f"organizations missing after upsert: {sorted(missing)}")
-    preview = "\n".join(["| slug | name | IMDb event |", "|---|---|---|"] + [f"| {s} | {n} | {e} |" for s, n, e in rows])
+    header = ["| slug | name | IMDb event |", "|---|---|---|"]
+    preview = "\n".join(header + [f"| {s} | {n} | {e} |" for s, n, e in rows])
     return MaterializeResult(
         metadata={
             "dagster/row_count": len(rows),

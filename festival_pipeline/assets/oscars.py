@@ -83,7 +83,7 @@ def oscars_org_ceremony_page(
                 stored = page_store.page(sites.http(), cursor, sites.oscars_ceremony_url(year), reparse=config.reparse)
                 link_page(cursor, SLUG, year, 1, OSCARS_ORG_ROLE, stored)
             pages.append(stored)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, by year, below
+        except Exception as exc:
             failures[year] = f"{type(exc).__name__}: {exc}"
             record_failure(festival_db, context, SLUG, year, failures[year])
     if failures:
@@ -116,7 +116,7 @@ def imdb_edition_page(
                 stored = editions.edition_page(cursor, edition.year, edition.instance)
                 link_page(cursor, SLUG, year, 1, IMDB_ROLE, stored)
             pages.append(stored)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, by year, below
+        except Exception as exc:
             failures[year] = f"{type(exc).__name__}: {exc}"
             record_failure(festival_db, context, SLUG, year, failures[year])
     if failures:
@@ -136,7 +136,8 @@ def _enhance_year(festival_db: FestivalDatabase, year: int) -> CeremonyRecord:
     if parsed.ceremony_number != expected:
         raise PageParseError(oscars_page.url, f"the page shows ceremony {parsed.ceremony_number}, expected {expected}")
     imdb = parse_imdb_edition_page(imdb_page.text, imdb_page.url)
-    return enhance_oscars_ceremony(parsed, imdb, page_hashes={"oscars_org": oscars_page.sha256, "imdb": imdb_page.sha256})
+    hashes = {"oscars_org": oscars_page.sha256, "imdb": imdb_page.sha256}
+    return enhance_oscars_ceremony(parsed, imdb, page_hashes=hashes)
 
 
 @asset(
@@ -179,7 +180,7 @@ def enhanced_ceremony(
             snapshots.store_snapshot(cursor, organization_id(cursor, SLUG), record)
     if failures:
         raise fail_for_years("parsing", failures)
-    metadata = range_summary(records)
+    metadata = range_summary({str(year): record for year, record in records.items()})
     if len(records) == 1:
         (record,) = records.values()
         metadata["preview"] = MetadataValue.md(ceremony_preview(record))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from dagster import MetadataValue
 
@@ -34,8 +35,8 @@ def ceremony_preview(record: CeremonyRecord) -> str:
     return "\n".join(line.replace("\n", " ") for line in lines)
 
 
-def range_summary(records: dict[int, CeremonyRecord]) -> dict[str, object]:
-    """Totals over the run's years, plus a per-year table when there are several."""
+def range_summary(records: Mapping[str, CeremonyRecord]) -> dict[str, object]:
+    """Totals over the run's editions (keyed "year" or "year/edition"), plus a table when there are several."""
     nominations = sum(len(r.nominations) for r in records.values())
     matched = sum(int(r.match_stats.get("nominations_matched", 0)) for r in records.values())
     # the match rate is over the nominations oscars.org lists (IMDb-only ones have nothing to match)
@@ -55,10 +56,10 @@ def range_summary(records: dict[int, CeremonyRecord]) -> dict[str, object]:
             {k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}
         )
     elif records:
-        rows = ["| year | categories | nominations | winners | match rate |", "|---:|---:|---:|---:|---:|"]
-        for year, record in sorted(records.items()):
+        rows = ["| edition | categories | nominations | winners | match rate |", "|---:|---:|---:|---:|---:|"]
+        for label, record in sorted(records.items()):
             rows.append(
-                f"| {year} | {len(record.categories)} | {len(record.nominations)} | "
+                f"| {label} | {len(record.categories)} | {len(record.nominations)} | "
                 f"{sum(n.won for n in record.nominations)} | {_rate(record.match_stats, 'nomination_match_rate')} |"
             )
         metadata["per_year"] = MetadataValue.md("\n".join(rows))

@@ -16,6 +16,7 @@ from dagster import (
     PartitionsDefinition,
     multi_asset,
 )
+from psycopg2.extensions import cursor as Cursor
 
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.assets.reporting import ceremony_preview
@@ -37,7 +38,7 @@ def _status(record: CeremonyRecord) -> str:
     return outcomes.ANNOUNCED_NOT_AWARDED if record.announced_not_awarded else outcomes.COMPLETE
 
 
-def _write_one(cursor, org_id: int, record: CeremonyRecord, require_winners: bool, run_id: str) -> WriteResult:  # noqa: ANN001
+def _write_one(cursor: Cursor, org_id: int, record: CeremonyRecord, require_winners: bool, run_id: str) -> WriteResult:
     label = f"{record.organization_slug} {record.year}/{record.edition}"
     blocking = rules.blocking_failures(rules.evaluate(record, match_rate_floor=0.0, require_winners=require_winners))
     if blocking:
@@ -84,7 +85,7 @@ def build_table_assets(
         partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
     )
-    def festival_tables(context: AssetExecutionContext, festival_db: FestivalDatabase):  # noqa: ANN202
+    def festival_tables(context: AssetExecutionContext, festival_db: FestivalDatabase):
         written: list[tuple[CeremonyRecord, WriteResult]] = []
         for year in partition_years(context):
             with festival_db.transaction() as cursor:
@@ -96,7 +97,7 @@ def build_table_assets(
     return festival_tables
 
 
-def _results(festival_db: FestivalDatabase, keys: dict[str, AssetKey], written: list):  # noqa: ANN202
+def _results(festival_db: FestivalDatabase, keys: dict[str, AssetKey], written: list):
     ceremony_ids = [result.ceremony_id for _, result in written]
     with festival_db.transaction() as cursor:
         cursor.execute(

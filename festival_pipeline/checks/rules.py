@@ -45,7 +45,8 @@ def has_categories_and_nominations(record: CeremonyRecord) -> RuleOutcome:
 
 def every_category_has_a_nomination(record: CeremonyRecord) -> RuleOutcome:
     used = {n.category_key for n in record.nominations}
-    empty = sorted(f"{prize} / {name}" for prize, name in (c.key for c in record.categories) if (prize, name) not in used)
+    empty = sorted(f"{prize} / {name}" for prize, name in (c.key for c in record.categories)
+                   if (prize, name) not in used)
     return RuleOutcome(
         "every_category_has_a_nomination", not empty, True, "every category has at least one nomination",
         {"empty_categories": empty[:20], "count": len(empty)},
@@ -98,7 +99,8 @@ def imdb_match_rate(record: CeremonyRecord, floor: float) -> RuleOutcome:
     ok = rate is None or rate >= floor
     return RuleOutcome(
         "imdb_match_rate_above_floor", ok, True, f"at least {floor:.0%} of nominations matched to IMDb",
-        {"rate": rate, "floor": floor, **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
+        {"rate": rate, "floor": floor,
+         **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
     )
 
 

