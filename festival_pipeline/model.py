@@ -111,7 +111,7 @@ class CeremonyRecord:
         return asdict(self)
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> "CeremonyRecord":
+    def from_payload(cls, payload: dict[str, Any]) -> CeremonyRecord:
         data = dict(payload)
         data["source_urls"] = tuple(data["source_urls"])
         data["categories"] = tuple(CategoryRecord(**c) for c in data["categories"])

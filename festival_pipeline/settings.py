@@ -49,7 +49,7 @@ class SourceUrls:
     imdb: str
 
     @classmethod
-    def from_env(cls) -> "SourceUrls":
+    def from_env(cls) -> SourceUrls:
         return cls(
             oscars=os.environ.get("OSCARS_BASE_URL", DEFAULT_OSCARS_BASE_URL).rstrip("/"),
             imdb=os.environ.get("IMDB_BASE_URL", DEFAULT_IMDB_BASE_URL).rstrip("/"),
