@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from festival_pipeline import dagster_env, settings
 from festival_pipeline.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.group(help="Film-award ceremonies scraped into one PostgreSQL schema, orchestrated by Dagster.")
@@ -45,14 +49,17 @@ def dagster(args: tuple[str, ...]) -> None:
 @click.argument("target")
 @click.option("--years", help="Years, e.g. 1929-2026, 2024 or 1990,1995-1999.")
 def backfill(target: str, years: str | None) -> None:
-    from rich.console import Console
-
+    _quiet_dagster_warnings()
+    from festival_pipeline.operations import SelectionError
     from festival_pipeline.operations import backfill as operation
 
-    targets = _backfill_targets(target, years)
+    try:
+        targets = operation.plan(target, years)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc)) from None
     env = dagster_env.prepare()
     database_url = _festival_database_url()
-    results = operation.run_backfill(env, database_url, targets, Console(highlight=False))
+    results = operation.run_backfill(env, database_url, targets, _console())
     failed = [f"{result.label} {year}: {error}" for result in results for year, error in sorted(result.failed.items())]
     if failed:
         click.echo(f"{len(failed)} partition(s) failed:", err=True)
@@ -62,31 +69,21 @@ def backfill(target: str, years: str | None) -> None:
     click.echo(f"all {sum(len(r.keys) for r in results)} partition(s) landed")
 
 
-def _backfill_targets(target: str, years: str | None) -> list:  # noqa: ANN401 - (festival, keys, all keys)
-    from festival_pipeline.operations import SelectionError, parse_years, partition_keys, resolve_festivals
+def _console() -> Console:
+    """A rich console; piped output gets a wide page instead of rich's 80 columns."""
+    from rich.console import Console
 
-    try:
-        festivals = resolve_festivals(target)
-        wanted = parse_years(years) if years else None
-    except SelectionError as exc:
-        raise click.BadParameter(str(exc)) from None
-    targets = []
-    for festival in festivals:
-        keys = partition_keys(festival)
-        selected = keys if wanted is None else [k for k in keys if int(k) in wanted]
-        outside = [] if wanted is None else [y for y in wanted if str(y) not in keys]
-        if outside and len(festivals) == 1:
-            raise click.BadParameter(f"{target} has partitions {keys[0]}-{keys[-1]}; outside them: "
-                                     f"{_years_text(outside)}", param_hint="--years")
-        if selected:
-            targets.append((festival, selected, keys))
-    if not targets:
-        raise click.BadParameter("no festival has a partition in these years", param_hint="--years")
-    return targets
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
-def _years_text(years: list[int]) -> str:
-    return ", ".join(str(y) for y in years[:10]) + (f" … ({len(years)} years)" if len(years) > 10 else "")
+def _quiet_dagster_warnings() -> None:
+    """The asset definitions emit a BetaWarning per asset on import; not news to an operator."""
+    import warnings
+
+    from dagster import BetaWarning, PreviewWarning
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    warnings.filterwarnings("ignore", category=PreviewWarning)
 
 
 def _festival_database_url() -> str:
@@ -102,8 +99,7 @@ def _festival_database_url() -> str:
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 def status(target: str, years: str | None, output_format: str) -> None:
-    from rich.console import Console
-
+    _quiet_dagster_warnings()
     from festival_pipeline.database import migrate
     from festival_pipeline.operations import SelectionError, parse_years, resolve_festivals
     from festival_pipeline.operations import status as operation
@@ -116,7 +112,7 @@ def status(target: str, years: str | None, output_format: str) -> None:
     database_url = _festival_database_url()
     migrate.upgrade(database_url)  # a fresh database has no tables yet; status then shows every year missing
     rows = operation.status_rows(database_url, festivals, wanted)
-    operation.render(rows, output_format, Console(highlight=False))
+    operation.render(rows, output_format, _console())
 
 
 @cli.group(help="The festival database.")

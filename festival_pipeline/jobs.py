@@ -1,0 +1,49 @@
+"""One asset job per festival, partitioned like its assets (a yearly partition per edition year;
+Dagster takes the job's partitions from the selected assets).
+
+The backfill command, the schedules and the UI's "Materialize" all go through these jobs,
+so every run of a festival shows up under the same job name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dagster import AssetSelection, PartitionsDefinition, define_asset_job
+
+from festival_pipeline.assets.festivals import asset_prefix
+from festival_pipeline.partitions import festival_partitions, oscars_partitions
+from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, Festival
+
+if TYPE_CHECKING:  # define_asset_job's return type is not exported at the top level
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+OSCARS_GROUP = "oscars"
+
+
+def festival_group(festival: Festival) -> str:
+    """The asset group of a festival: `oscars` for the Academy Awards, else the slug with '_'."""
+    return OSCARS_GROUP if festival.is_oscars else asset_prefix(festival)
+
+
+def job_name(festival: Festival) -> str:
+    return f"{festival_group(festival)}_job"
+
+
+def festival_partitions_def(festival: Festival) -> PartitionsDefinition:
+    """The partitions of a festival's assets (equal to the definition its assets use)."""
+    return oscars_partitions if festival.is_oscars else festival_partitions(festival.first_edition_year)
+
+
+def _job(festival: Festival) -> UnresolvedAssetJobDefinition:
+    return define_asset_job(
+        name=job_name(festival),
+        selection=AssetSelection.groups(festival_group(festival)),  # partitioned like these assets
+        description=f"Every {festival.name} asset for the selected years: fetch, parse, write.",
+        tags={"festival_pipeline/festival": festival.slug},
+    )
+
+
+FESTIVAL_JOBS: dict[str, UnresolvedAssetJobDefinition] = {festival.slug: _job(festival) for festival in FESTIVALS}
+oscars_job = FESTIVAL_JOBS[ACADEMY_AWARDS_SLUG]
+all_jobs = list(FESTIVAL_JOBS.values())

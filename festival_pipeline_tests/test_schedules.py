@@ -1,0 +1,85 @@
+"""The jobs and schedules of the code location, evaluated as the daemon evaluates them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dagster import RunRequest, SkipReason, build_schedule_context
+
+from festival_pipeline.database import connection, outcomes
+from festival_pipeline.database.organizations import organization_id
+from festival_pipeline.definitions import defs
+from festival_pipeline.jobs import festival_partitions_def, job_name
+from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, festival
+from festival_pipeline.resources import FestivalDatabase
+from festival_pipeline.schedules import SCHEDULES_BY_NAME, edition_year, yearly_cron
+
+
+def evaluate(name: str, when: datetime, **resources: object) -> list[RunRequest] | SkipReason:
+    schedule_def = defs.resolve_schedule_def(name)
+    with build_schedule_context(scheduled_execution_time=when, resources=resources or None) as context:
+        result = schedule_def(context)
+    return [result] if isinstance(result, RunRequest) else result
+
+
+def test_one_job_per_festival_partitioned_like_its_assets() -> None:
+    jobs = {job.name: job for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
+    assert set(jobs) == {job_name(f) for f in FESTIVALS}
+    assert "oscars_job" in jobs and "golden_globes_job" in jobs
+    for entry in FESTIVALS:
+        job = jobs[job_name(entry)]
+        expected = festival_partitions_def(entry).get_partition_keys()
+        assert job.partitions_def is not None and job.partitions_def.get_partition_keys() == expected
+        assert len(job.asset_layer.executable_asset_keys) == 6 if entry.is_oscars else 5
+
+
+def test_every_schedule_resolves_and_targets_its_festival_job() -> None:
+    assert len(defs.schedules) == 2 * len(FESTIVALS)  # type: ignore[arg-type]
+    for name, schedule_def in SCHEDULES_BY_NAME.items():
+        resolved = defs.resolve_schedule_def(name)
+        assert resolved.job_name.endswith("_job") and resolved.job_name == schedule_def.job_name
+        assert resolved.default_status.value == "RUNNING"
+        defs.resolve_job_def(resolved.job_name)
+
+
+def test_oscars_run_in_early_april_for_this_years_ceremony() -> None:
+    oscars = festival(ACADEMY_AWARDS_SLUG)
+    assert yearly_cron(oscars) == "0 6 5 4 *"
+    this_year = datetime.now(UTC).year
+    (request,) = evaluate("oscars_yearly", datetime(this_year, 4, 5, 6, tzinfo=UTC))
+    assert request.partition_key == str(this_year)
+    assert request.partition_key in festival_partitions_def(oscars).get_partition_keys()
+
+
+def test_every_yearly_schedule_runs_the_month_after_the_usual_month() -> None:
+    for entry in FESTIVALS:
+        _minute, _hour, day, month, weekday = yearly_cron(entry).split()
+        assert int(month) == entry.usual_month % 12 + 1 and (day, weekday) == ("5", "*")
+        assert edition_year(entry, datetime(2030, int(month), 5, tzinfo=UTC)) == (
+            2029 if entry.usual_month == 12 else 2030)
+
+
+def _mark(url: str, slug: str, year: int, status: str) -> None:
+    with connection.transaction(url) as cursor:
+        outcomes.record_outcome(cursor, organization_id=organization_id(cursor, slug), year=year, edition=1,
+                                status=status)
+
+
+def test_until_awarded_requests_exactly_the_years_announced_not_awarded(festival_database_url: str) -> None:
+    _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2024, outcomes.COMPLETE)
+    _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2025, outcomes.ANNOUNCED_NOT_AWARDED)
+    _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2026, outcomes.ANNOUNCED_NOT_AWARDED)
+    _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2023, outcomes.FAILED)
+    _mark(festival_database_url, "venice", 2026, outcomes.ANNOUNCED_NOT_AWARDED)
+    when = datetime(2026, 5, 1, 7, tzinfo=UTC)
+
+    requests = evaluate("oscars_until_awarded", when, festival_db=FestivalDatabase())
+    assert [r.partition_key for r in requests] == ["2025", "2026"]
+    assert len({r.run_key for r in requests}) == 2
+    (venice,) = evaluate("venice_until_awarded", when, festival_db=FestivalDatabase())
+    assert venice.partition_key == "2026"
+    assert isinstance(evaluate("cannes_until_awarded", when, festival_db=FestivalDatabase()), SkipReason)
+
+    _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2025, outcomes.COMPLETE)  # the winners are out
+    assert [r.partition_key for r in evaluate("oscars_until_awarded", when, festival_db=FestivalDatabase())] == [
+        "2026"]

@@ -1,0 +1,106 @@
+"""`festival-pipeline status`: every status a festival year can have, read back as JSON.
+
+The states are produced the real way (Dagster runs against recorded pages or the simulator),
+then the command reads them from the festival database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+from dagster import DagsterInstance, materialize
+
+from festival_pipeline.assets.oscars import oscars_org_ceremony_page
+from festival_pipeline.cli import cli
+from festival_pipeline.operations import partition_keys
+from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
+from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+from festival_pipeline_tests.conftest import FIXTURE_PAGES, recorded_sites
+from festival_pipeline_tests.test_festival_pipeline import run_festival
+from festival_pipeline_tests.test_oscars_pipeline import run_oscars
+
+PRE_CEREMONY_PAGES = {
+    "/oscars/ceremonies/2026": "oscars_2026_pre-ceremony.html",
+    "/event/ev0000003/2026/1": "imdb_ev0000003_2026_1_pre-ceremony.html",
+}
+
+
+def status(*args: str) -> str:
+    result = CliRunner().invoke(cli, ["status", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def status_json(*args: str) -> dict[tuple[int, int | None], dict]:
+    rows = json.loads(status(*args, "--format", "json"))
+    return {(row["year"], row["edition"]): row for row in rows}
+
+
+def pre_ceremony(path: str, body: bytes) -> bytes:
+    """2026 as it looked between the nominations and the ceremony: no winners on either site."""
+    name = PRE_CEREMONY_PAGES.get(path)
+    return (FIXTURE_PAGES / name).read_bytes() if name else body
+
+
+def test_oscar_statuses_and_a_stale_year(dagster_instance: DagsterInstance, festival_database_url: str) -> None:
+    corrected = {"on": False}
+
+    def correct_2024(path: str, body: bytes) -> bytes:
+        return body + b"<!-- corrected -->" if corrected["on"] and path == "/oscars/ceremonies/2024" else body
+
+    sites, before_ceremony = recorded_sites(transform=correct_2024), recorded_sites(transform=pre_ceremony)
+    try:
+        assert run_oscars(dagster_instance, sites.url, "2024").success
+        assert not run_oscars(dagster_instance, sites.url, "2023", raise_on_error=False).success  # 404
+        assert run_oscars(dagster_instance, before_ceremony.url, "2026").success
+        rows = status_json("--festival", "oscars", "--years", "2023-2026")
+
+        # oscars.org corrects its 2024 page: fetched and archived, not yet written
+        corrected["on"] = True
+        resources = {"festival_db": FestivalDatabase(),
+                     "sites": SourceWebsites(oscars_base_url=sites.url, imdb_base_url=sites.url)}
+        assert materialize([oscars_org_ceremony_page], partition_key="2024", instance=dagster_instance,
+                           resources=resources).success
+        after = status_json("--festival", "oscars", "--years", "2024")
+    finally:
+        sites.close()
+        before_ceremony.close()
+
+    assert sorted(rows) == [(2023, 1), (2024, 1), (2025, None), (2026, 1)]
+    assert {key: row["status"] for key, row in rows.items()} == {
+        (2023, 1): "failed", (2024, 1): "complete", (2025, None): "missing", (2026, 1): "announced-not-awarded"}
+    failed = rows[(2023, 1)]
+    assert "404" in failed["error"] and "2023" in failed["error"] and failed["rows_written"] is None
+    complete = rows[(2024, 1)]
+    assert complete["rows_written"] == complete["rows_listed"] > 100 and complete["rows_match"] is True
+    assert complete["nomination_match_rate"] >= 0.98 and complete["film_id_rate"] is not None
+    assert complete["last_materialized"] and complete["stale"] is False and complete["error"] is None
+    announced = rows[(2026, 1)]
+    assert announced["winners"] == 0 and announced["rows_written"] > 0
+    assert rows[(2025, None)]["last_materialized"] is None
+
+    assert after[(2024, 1)]["status"] == "complete" and after[(2024, 1)]["stale"] is True
+
+
+@pytest.mark.integration
+def test_festival_statuses(dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str) -> None:
+    assert run_festival(dagster_instance, simulator_url, "cannes", "1942").success
+    assert run_festival(dagster_instance, simulator_url, "actor-awards", "1990").success
+    cannes = status_json("--festival", "cannes", "--years", "1942-1943")
+    assert cannes[(1942, 1)]["status"] == "no-edition" and cannes[(1942, 1)]["rows_written"] is None
+    assert cannes[(1943, None)]["status"] == "missing"
+    actor_awards = status_json("--festival", "actor-awards", "--years", "1990")
+    assert actor_awards[(1990, 1)]["status"] == "nothing-to-import"
+    assert actor_awards[(1990, 1)]["rows_written"] == 0
+
+
+def test_every_year_of_every_festival_is_listed_in_table_and_csv(festival_database_url: str) -> None:
+    table = status("--years", "2024")
+    assert "14 missing" in table and "academy" not in table  # the Oscars go by `oscars`
+    rows = list(csv.DictReader(io.StringIO(status("--festival", "oscars", "--format", "csv"))))
+    assert [row["year"] for row in rows] == partition_keys(festival(ACADEMY_AWARDS_SLUG))  # 1929 … this year
+    assert {row["status"] for row in rows} == {"missing"}
