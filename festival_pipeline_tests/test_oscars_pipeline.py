@@ -120,9 +120,10 @@ def test_changed_markup_fails_loudly_and_keeps_previous_rows(
     assert not result.success
     assert nomination_rows(festival_database_url, 2024) == before
     with connection.transaction(festival_database_url) as cursor:
-        cursor.execute("SELECT status, error FROM import_outcomes WHERE year = 2024")
-        status, error = cursor.fetchone()
+        cursor.execute("SELECT status, error, details FROM import_outcomes WHERE year = 2024")
+        status, error, details = cursor.fetchone()
     assert status == "failed" and "/oscars/ceremonies/2024" in error
+    assert details["nominations"] == len(before)  # the counts of the rows still there survive the failure
 
 
 @pytest.mark.parametrize("status", [403, 202])

@@ -36,10 +36,16 @@ class ArchivedPage:
 def store_page(
     cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str, body: bytes
 ) -> int:
+    """Record one fetch; the body is stored once per content hash (an unchanged page adds no body)."""
     cursor.execute(
-        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, body_zlib)
-           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-        (url, fetched_at, status, json.dumps(headers), sha256, len(body), psycopg2.Binary(zlib.compress(body, 6))),
+        """INSERT INTO raw_page_bodies (sha256, size_bytes, body_zlib) VALUES (%s, %s, %s)
+           ON CONFLICT (sha256) DO NOTHING""",
+        (sha256, len(body), psycopg2.Binary(zlib.compress(body, 6))),
+    )
+    cursor.execute(
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes)
+           VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
+        (url, fetched_at, status, json.dumps(headers), sha256, len(body)),
     )
     return cursor.fetchone()[0]
 
@@ -47,8 +53,9 @@ def store_page(
 def latest_page(cursor: Cursor, url: str) -> ArchivedPage:
     """The newest archived copy of `url`; PageNotArchived when there is none."""
     cursor.execute(
-        """SELECT id, url, fetched_at, status, headers, sha256, body_zlib FROM raw_pages
-           WHERE url = %s ORDER BY fetched_at DESC, id DESC LIMIT 1""",
+        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib
+           FROM raw_pages p JOIN raw_page_bodies b ON b.sha256 = p.sha256
+           WHERE p.url = %s ORDER BY p.fetched_at DESC, p.id DESC LIMIT 1""",
         (url,),
     )
     row = cursor.fetchone()
@@ -82,8 +89,9 @@ def link_partition_page(
 def partition_page(cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str) -> ArchivedPage:
     """The archived page a partition is built from; PageNotArchived when its raw asset never ran."""
     cursor.execute(
-        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, p.body_zlib
+        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib
            FROM partition_pages l JOIN raw_pages p ON p.id = l.raw_page_id
+           JOIN raw_page_bodies b ON b.sha256 = p.sha256
            WHERE l.organization_id = %s AND l.year = %s AND l.edition = %s AND l.role = %s""",
         (organization_id, year, edition, role),
     )

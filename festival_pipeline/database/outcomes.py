@@ -29,7 +29,10 @@ def record_outcome(
         """INSERT INTO import_outcomes (organization_id, year, edition, status, error, details, run_id)
            VALUES (%s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (organization_id, year, edition) DO UPDATE SET
-               status = EXCLUDED.status, error = EXCLUDED.error, details = EXCLUDED.details,
+               status = EXCLUDED.status, error = EXCLUDED.error,
+               -- a failed rerun keeps the counts of the rows still in the tables
+               details = CASE WHEN EXCLUDED.status = 'failed' THEN import_outcomes.details
+                              ELSE EXCLUDED.details END,
                run_id = EXCLUDED.run_id, updated_at = now()""",
         (organization_id, year, edition, status, error, json.dumps(details or {}), run_id),
     )
