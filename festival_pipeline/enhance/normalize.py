@@ -15,11 +15,15 @@ Fuzzy scores come from rapidfuzz (0..100), never from hand-written similarity co
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 
 from rapidfuzz import fuzz
+
+# The helpers below are pure and take strings: they are memoised (lru_cache) because category
+# pairing compares the same few thousand strings millions of times per backfill.
 
 __all__ = [
     "best_title_score",
@@ -51,6 +55,7 @@ _ROMAN = re.compile(r"^(x{0,3})(ix|iv|v?i{0,3})$")
 _ROMAN_VALUES = {"i": 1, "v": 5, "x": 10}
 
 
+@functools.lru_cache(maxsize=200_000)
 def fold(text: str | None) -> str:
     """Lower-case ASCII form: accents removed, "&" -> "and", punctuation -> spaces.
 
@@ -78,6 +83,7 @@ def _roman_to_int(token: str) -> int | None:
     return total
 
 
+@functools.lru_cache(maxsize=200_000)
 def normalize_title(title: str | None, *, roman: bool = True) -> str:
     """Comparable form of a film title: folded, without a leading/trailing article.
 
@@ -104,11 +110,13 @@ def normalize_title(title: str | None, *, roman: bool = True) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=200_000)
 def normalize_name(name: str | None) -> str:
     """Comparable form of a person or company name (folded)."""
     return fold(name)
 
 
+@functools.lru_cache(maxsize=200_000)
 def title_similarity(a: str | None, b: str | None) -> float:
     """0..100: how alike two film titles are after normalisation."""
     na, nb = normalize_title(a), normalize_title(b)
@@ -135,6 +143,7 @@ def name_similarity(a: str | None, b: str | None) -> float:
     return max(fuzz.ratio(na, nb), fuzz.token_sort_ratio(na, nb))
 
 
+@functools.lru_cache(maxsize=200_000)
 def name_in_text(name: str | None, text: str | None) -> float:
     """0..100: how well a person name occurs inside a credit text.
 
@@ -162,6 +171,7 @@ _CATEGORY_BOILERPLATE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=200_000)
 def normalize_category(text: str | None) -> str:
     """Folded category text without the "Best" / "Best Achievement in" /
     "Best Performance by an" prefixes IMDb adds."""
@@ -309,6 +319,7 @@ def _directing(text: str) -> str | None:
     return "Directing"
 
 
+@functools.lru_cache(maxsize=200_000)
 def canonical_category(text: str | None) -> str | None:
     """Canonical display name of an Academy Awards category in any era or site
     spelling, or None when the text is not a known Academy category.
@@ -342,6 +353,7 @@ def category_key(text: str | None) -> str:
     return fold(canonical) if canonical else normalize_category(text)
 
 
+@functools.lru_cache(maxsize=200_000)
 def category_similarity(a: str | None, b: str | None) -> float:
     """0..100: 100 when both names have the same canonical category, else a fuzzy
     token score of the names without IMDb's "Best ..." prefixes (a canonical

@@ -395,7 +395,8 @@ def _pair_categories(oscars: Sequence[OscarsCategory], imdb: Sequence[ImdbCatego
     for i, cat in enumerate(oscars):
         for j, icat in enumerate(imdb):
             name = category_similarity(cat.name, imdb_category_display_name(icat))
-            if name < 30:
+            # content scores at most 100, so below this the pair can never be kept: skip scoring it
+            if name < CATEGORY_NAME_ACCEPT and 0.6 * name + 40.0 < CATEGORY_COMBINED_ACCEPT:
                 continue
             content = _content_score(base[i], icat)
             total = 0.6 * name + 0.4 * content
