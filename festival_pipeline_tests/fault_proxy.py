@@ -1,0 +1,236 @@
+"""A fault-injecting HTTP proxy for tests: stdlib ThreadingHTTPServer on 127.0.0.1.
+
+It forwards GETs to an upstream site (the simulator) and, deterministically per path and
+attempt, answers instead with a fault:
+
+* ``status(500)``, ``status(503)``, ``status(429, retry_after="1")`` - an error status;
+* ``RESET`` - the connection is reset (RST) before any byte of the response;
+* ``slow(seconds)`` - the response starts only after ``seconds`` (longer than the client timeout);
+* ``truncate(fraction)`` - the real status and Content-Length, but only ``fraction`` of the body,
+  then the connection closes (a transport-level truncation the client can detect);
+* ``transform(fn)`` - the upstream page rewritten by ``fn(path, body) -> body`` and served as a
+  complete, consistent 200 (a *permanently* wrong page: cut short, garbled, categories removed).
+
+``plan(path, attempt) -> Fault`` decides; ``attempt`` counts the requests for that path (from 0).
+``rotating(faults, per_path=k)`` gives every path k consecutive faults of the list, starting at an
+offset given by a CRC of the path, then the real page - deterministic, different from URL to URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str  # ok | status | reset | slow | truncate | transform
+    status: int = 200
+    retry_after: str | None = None
+    seconds: float = 0.0
+    fraction: float = 1.0
+    fn: Callable[[str, bytes], bytes] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "status":
+            return str(self.status)
+        return self.kind
+
+
+OK = Fault("ok")
+RESET = Fault("reset")
+
+
+def status(code: int, retry_after: str | None = None) -> Fault:
+    return Fault("status", status=code, retry_after=retry_after)
+
+
+def slow(seconds: float) -> Fault:
+    return Fault("slow", seconds=seconds)
+
+
+def truncate(fraction: float) -> Fault:
+    return Fault("truncate", fraction=fraction)
+
+
+def transform(fn: Callable[[str, bytes], bytes]) -> Fault:
+    return Fault("transform", fn=fn)
+
+
+Plan = Callable[[str, int], Fault]
+
+
+def always_ok(_path: str, _attempt: int) -> Fault:
+    return OK
+
+
+def rotating(faults: Sequence[Fault], per_path: int | None = None,
+             matches: Callable[[str], bool] = lambda _path: True) -> Plan:
+    """Each matching path gets `per_path` (default: all) consecutive faults of the list, starting
+    at an offset given by crc32 of the path, then OK."""
+    count = len(faults) if per_path is None else per_path
+
+    def plan(path: str, attempt: int) -> Fault:
+        if not matches(path) or attempt >= count:
+            return OK
+        return faults[(zlib.crc32(path.encode()) + attempt) % len(faults)]
+
+    return plan
+
+
+def permanent(fault: Fault, matches: Callable[[str], bool]) -> Plan:
+    """`fault` on every attempt for matching paths, OK for the rest."""
+    return lambda path, _attempt: fault if matches(path) else OK
+
+
+def by_path(faults: dict[str, Fault]) -> Plan:
+    """A fault for each listed path (trailing slash ignored), on every attempt; OK elsewhere."""
+    table = {path.rstrip("/"): fault for path, fault in faults.items()}
+    return lambda path, _attempt: table.get(path.split("?", 1)[0].rstrip("/"), OK)
+
+
+@dataclass(frozen=True)
+class Served:
+    path: str
+    attempt: int
+    fault: str
+
+
+class FaultProxy:
+    """Forwards to `upstream`; `plan` may be replaced between runs (attempt counters reset with it)."""
+
+    def __init__(self, upstream: str, plan: Plan = always_ok, upstream_timeout: float = 30.0) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.upstream_timeout = upstream_timeout
+        self._plan = plan
+        self._lock = threading.Lock()
+        self.attempts: Counter[str] = Counter()
+        self.served: list[Served] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="fault-proxy", daemon=True)
+        self._thread.start()
+
+    # -- control
+
+    @property
+    def plan(self) -> Plan:
+        return self._plan
+
+    @plan.setter
+    def plan(self, plan: Plan) -> None:
+        with self._lock:
+            self._plan = plan
+            self.attempts.clear()
+            self.served.clear()
+
+    def faults_served(self) -> Counter[str]:
+        with self._lock:
+            return Counter(s.fault for s in self.served)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- serving
+
+    def _decide(self, path: str) -> Fault:
+        with self._lock:
+            attempt = self.attempts[path]
+            self.attempts[path] += 1
+            fault = self._plan(path, attempt)
+            self.served.append(Served(path, attempt, fault.label))
+        return fault
+
+    def _upstream(self, path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=self.upstream_timeout)
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            return response.status, response.getheaders(), body
+        finally:
+            connection.close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+        relayed = {"content-type", "location", "etag", "last-modified", "retry-after", "cache-control"}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionError, OSError):  # the client gave up, or we reset it
+                    super().handle()
+
+            def finish(self) -> None:
+                with contextlib.suppress(ConnectionError, OSError, ValueError):
+                    super().finish()
+
+            def _reset(self) -> None:
+                self.close_connection = True
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+
+            def _send(self, code: int, headers: list[tuple[str, str]], body: bytes, *,
+                      content_length: int | None = None, close: bool = False) -> None:
+                self.send_response(code)
+                for name, value in headers:
+                    if name.lower() in relayed:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+                if close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+
+            def do_GET(self) -> None:
+                fault = proxy._decide(self.path)
+                if fault.kind == "reset":
+                    self._reset()
+                    return
+                if fault.kind == "status":
+                    headers = [("Content-Type", "text/html; charset=utf-8")]
+                    if fault.retry_after is not None:
+                        headers.append(("Retry-After", fault.retry_after))
+                    self._send(fault.status, headers, f"<html><body>error {fault.status}</body></html>".encode())
+                    return
+                if fault.kind == "slow":
+                    time.sleep(fault.seconds)
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() in ("user-agent", "accept",
+                                                                                    "accept-language")}
+                code, headers, body = proxy._upstream(self.path, forwarded)
+                if fault.kind == "truncate":
+                    cut = body[: int(len(body) * fault.fraction)]
+                    self._send(code, headers, cut, content_length=len(body), close=True)
+                    return
+                if fault.kind == "transform" and code == 200 and fault.fn is not None:
+                    body = fault.fn(self.path, body)
+                self._send(code, headers, body)
+
+        return Handler

@@ -1,0 +1,216 @@
+"""Four Oscar partition runs at once, each in its own process: 2022, 2023, 2024 and 2024 again.
+
+They start together (a start file releases them after their imports) on a database that has the
+schema but not even the organizations yet, so they also race on the registry upsert that
+`organization_id` does on first use, on the shared category rows, and - the two 2024 runs - on the
+same partition (advisory lock), the same snapshot and the same pool slots (dagster.yaml:
+one slot per site pool). The pools' limit rows are created before the runs start: Dagster's own
+first-use initialisation of a pool races (see the test). Expected: every run succeeds, nothing
+deadlocks or times out, no organization or category exists twice, and the rows equal those of the
+three years run one after the other in a second database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from dagster import DagsterRunStatus, materialize
+
+from festival_pipeline.assets.oscars import oscars_assets
+from festival_pipeline.database import connection, migrate
+from festival_pipeline.registry import FESTIVALS
+from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+from festival_pipeline_tests.conftest import create_database
+
+pytestmark = pytest.mark.integration
+
+YEARS = ("2022", "2023", "2024", "2024")
+RUN_TIMEOUT = 150
+POOLS = ("oscars.org", "imdb.com")  # the pools of the two raw page assets
+
+DRIVER = textwrap.dedent(
+    """
+    import json, os, sys, time
+
+    sites_url, partition, start_file, result_file = sys.argv[1:5]
+
+    from dagster import DagsterInstance, materialize
+
+    from festival_pipeline.assets.oscars import oscars_assets
+    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+
+    instance = DagsterInstance.get()
+    resources = {"festival_db": FestivalDatabase(),
+                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
+    deadline = time.monotonic() + 60
+    while not os.path.exists(start_file) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.time()
+    result = materialize(oscars_assets, partition_key=partition, instance=instance, resources=resources,
+                         raise_on_error=False)
+    errors = [str(e.event_specific_data.error.message)[:500] for e in result.all_events
+              if e.event_type_value == "STEP_FAILURE"]
+    with open(result_file, "w") as handle:
+        json.dump({"success": result.success, "run_id": result.run_id, "errors": errors,
+                   "started": started, "seconds": time.time() - started}, handle)
+    """
+)
+
+
+def table_values(url: str) -> dict[str, list]:
+    """The Oscar rows as values (no ids, no timestamps), plus duplicate counts."""
+    with connection.transaction(url) as cursor:
+        out = {}
+        cursor.execute("SELECT slug, name, imdb_event_id FROM festival_organizations ORDER BY slug")
+        out["organizations"] = cursor.fetchall()
+        cursor.execute("SELECT prize_name, name, tracks_person, category_type, metadata FROM festival_categories "
+                       "ORDER BY prize_name, name")
+        out["categories"] = [(*r[:4], json.dumps(r[4], sort_keys=True)) for r in cursor.fetchall()]
+        cursor.execute("SELECT year, edition, ceremony_number, name, data_source FROM festival_ceremonies "
+                       "ORDER BY year, edition")
+        out["ceremonies"] = cursor.fetchall()
+        cursor.execute(
+            """SELECT c.year, n.nomination_key, n.position, n.won, k.prize_name, k.name, n.film_title,
+                      n.film_imdb_ids, n.person_imdb_ids, n.nominee_names, n.details::text
+               FROM festival_nominations n JOIN festival_ceremonies c ON c.id = n.ceremony_id
+               JOIN festival_categories k ON k.id = n.category_id ORDER BY c.year, n.nomination_key"""
+        )
+        out["nominations"] = cursor.fetchall()
+        cursor.execute("SELECT year, status FROM import_outcomes ORDER BY year")
+        out["outcomes"] = cursor.fetchall()
+        cursor.execute(
+            """SELECT (SELECT count(*) - count(DISTINCT slug) FROM festival_organizations)
+                    + (SELECT count(*) - count(DISTINCT name) FROM festival_organizations)
+                    + (SELECT count(*) - count(DISTINCT (organization_id, prize_name, name)) FROM festival_categories)
+                    + (SELECT count(*) - count(DISTINCT (organization_id, year, edition)) FROM festival_ceremonies)
+                    + (SELECT count(*) - count(DISTINCT (ceremony_id, nomination_key)) FROM festival_nominations)"""
+        )
+        out["duplicates"] = cursor.fetchone()[0]
+    return out
+
+
+def test_four_concurrent_partition_runs_equal_a_sequential_run(
+    dagster_instance, festival_database_url: str, pg_server, simulator_url: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Dagster creates a pool's limit row on the pool's first use, and that insert is not race-safe:
+    # runs starting together on a fresh instance can fail with UniqueViolation on
+    # concurrency_limits_concurrency_key_key (seen here). Create the rows first, as one earlier run would.
+    for pool in POOLS:
+        dagster_instance.event_log_storage.initialize_concurrency_limit_to_default(pool)
+    script = tmp_path / "concurrent_driver.py"
+    script.write_text(DRIVER)
+    start_file = tmp_path / "go"
+    processes = []
+    logs = []
+    try:
+        for i, year in enumerate(YEARS):
+            log = (tmp_path / f"run-{i}-{year}.log").open("w")
+            logs.append(log)
+            processes.append(subprocess.Popen(
+                [sys.executable, str(script), simulator_url, year, str(start_file), str(tmp_path / f"result-{i}.json")],
+                env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            ))
+        time.sleep(1.0)
+        start_file.write_text("go")
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while time.monotonic() < deadline and any(p.poll() is None for p in processes):
+            time.sleep(0.2)
+        hung = [YEARS[i] for i, p in enumerate(processes) if p.poll() is None]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                os.killpg(p.pid, 9)
+            p.wait(timeout=30)
+        for log in logs:
+            log.close()
+    assert not hung, f"runs still going after {RUN_TIMEOUT} s (deadlock or pool wait?): {hung}"
+    results = []
+    for i, p in enumerate(processes):
+        result_file = tmp_path / f"result-{i}.json"
+        assert p.returncode == 0 and result_file.exists(), (tmp_path / f"run-{i}-{YEARS[i]}.log").read_text()[-3000:]
+        results.append(json.loads(result_file.read_text()))
+    failed = {YEARS[i]: r["errors"] for i, r in enumerate(results) if not r["success"]}
+    assert not failed, failed
+    for r in results:
+        assert dagster_instance.get_run_by_id(r["run_id"]).status == DagsterRunStatus.SUCCESS
+    assert max(r["started"] for r in results) - min(r["started"] for r in results) < 2.0  # they did overlap
+
+    concurrent = table_values(festival_database_url)
+    assert concurrent["duplicates"] == 0
+    assert len(concurrent["organizations"]) == len(FESTIVALS)
+
+    sequential_db = create_database(pg_server)
+    migrate.upgrade(sequential_db)
+    monkeypatch.setenv("FESTIVAL_DATABASE_URL", sequential_db)
+    resources = {"festival_db": FestivalDatabase(),
+                 "sites": SourceWebsites(oscars_base_url=simulator_url, imdb_base_url=simulator_url)}
+    for year in sorted(set(YEARS)):
+        assert materialize(oscars_assets, partition_key=year, instance=dagster_instance, resources=resources).success
+    assert table_values(sequential_db) == concurrent
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug: organization_id() upserts the registry with ON CONFLICT (slug) only; two first-time "
+    "callers race on the other unique keys (name, abbreviation, imdb_event_id) -> UniqueViolation "
+    "festival_organizations_name_key. Fix: serialise upsert_organizations with pg_advisory_xact_lock.",
+)
+def test_first_use_of_the_registry_from_many_sessions_at_once(festival_database_url: str) -> None:
+    """8 sessions call organization_id() on an empty registry at the same instant, round after round."""
+    import threading
+
+    import psycopg2
+
+    from festival_pipeline.database.organizations import organization_id
+
+    sessions = [psycopg2.connect(festival_database_url) for _ in range(8)]
+    errors: list[str] = []
+    try:
+        deadline = time.monotonic() + 20
+        rounds = 0
+        while time.monotonic() < deadline and not errors and rounds < 2000:
+            with sessions[0], sessions[0].cursor() as cursor:
+                cursor.execute("DELETE FROM festival_organizations")
+            barrier = threading.Barrier(len(sessions))
+
+            def first_use(session, barrier: threading.Barrier) -> None:
+                try:
+                    with session, session.cursor() as cursor:
+                        barrier.wait(timeout=10)
+                        organization_id(cursor, "academy-awards")
+                except Exception as exc:
+                    errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+            threads = [threading.Thread(target=first_use, args=(s, barrier)) for s in sessions]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=30)
+            rounds += 1
+    finally:
+        for session in sessions:
+            session.close()
+    assert not errors, f"round {rounds}: {errors[:3]}"
+    with connection.transaction(festival_database_url) as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT slug) FROM festival_organizations")
+        assert cursor.fetchone() == (len(FESTIVALS), len(FESTIVALS))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product gap: dagster_env.prepare() leaves the pools' limit rows to Dagster's first use, whose insert "
+    "races (UniqueViolation on concurrency_limits_concurrency_key_key fails one of several runs started together "
+    "on a fresh instance - seen in the four-run test before the rows were pre-created). Fix: create them in "
+    "prepare(), e.g. instance.event_log_storage.initialize_concurrency_limit_to_default(pool) for each pool.",
+)
+def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
+    """`festival-pipeline dev` / `dagster` commands run prepare(); runs may then start four at a time."""
+    assert set(POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
