@@ -11,6 +11,8 @@ from festival_pipeline.database import connection, migrate
 from festival_pipeline.settings import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# one pool per source host (the `pool=` of the page assets); limits in dagster.yaml
+SOURCE_POOLS = ("oscars.org", "imdb.com")
 
 
 def project_file(name: str) -> Path:
@@ -38,7 +40,33 @@ def prepare() -> dict[str, str]:
         FESTIVAL_DAGSTER_STORAGE=str(home / "dagster_storage"),
         FESTIVAL_DAGSTER_COMPUTE_LOGS=str(home / "compute_logs"),
     )
+    _create_pools(env, urls.dagster)
     return env
+
+
+def _create_pools(env: dict[str, str], dagster_url: str) -> None:
+    """Create the pools' limit rows up front, once.
+
+    Dagster creates them on first use, and several runs starting together on a fresh instance race
+    on that insert (one fails with a unique violation). Its initializer is not idempotent on
+    PostgreSQL either, so only missing pools are created, under an advisory lock.
+    """
+    from dagster import DagsterInstance
+
+    lock = connection.connect(dagster_url)
+    saved = dict(os.environ)
+    try:
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtext('festival_pipeline.pools'))")
+        os.environ.update(env)
+        with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+            storage = instance.event_log_storage
+            for pool in set(SOURCE_POOLS) - set(storage.get_concurrency_keys()):
+                storage.initialize_concurrency_limit_to_default(pool)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        lock.close()  # ends the session, which releases the lock
 
 
 def apply(env: dict[str, str]) -> None:

@@ -7,12 +7,12 @@ import_outcomes) - never a crash of the whole backfill, never a partition losing
   accents, consistently on both sites -> stored exactly as printed, ids attached, a rerun changes nothing;
 * 20 MB pages (big but harmless padding) -> the same rows;
 * a > 10 MB comment between the oscars.org categories (libxml2's default text-node limit) -> must not
-  become a smaller ceremony (xfail: it does today);
-* invalid UTF-8 in a name -> must not be stored as U+FFFD replacement characters (xfail: it is today);
+  become a smaller ceremony (the parser reads huge trees);
+* invalid UTF-8 in a name -> a clear error naming the byte offset, never U+FFFD stored in a name;
 * IMDb JSON with unexpected types, a raw ``</script>`` inside __NEXT_DATA__ -> PageParseError naming
   the URL and the JSON path; in a ranged backfill the bad year is reported, the others processed;
-* a NUL character in IMDb JSON -> a clear per-year error (xfail: PostgreSQL's jsonb rejects it and the
-  parse step dies on that year with a raw database error).
+* a NUL character or a lone surrogate in IMDb JSON -> a clear per-year error naming the JSON path
+  (PostgreSQL could not store it).
 """
 
 from __future__ import annotations
@@ -194,11 +194,6 @@ def test_20_mb_pages_give_the_same_rows(
         assert cursor.fetchone()[0] > 20 * 2**20  # the big pages were archived as served
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: parsers/oscars_org.py parses with lxml's default parser, which silently stops at a text "
-    "node or comment over 10 MB (libxml2 XML_MAX_TEXT_LENGTH): the categories after it vanish, IMDb fills "
-    "them in as IMDb-only categories, all checks pass and a smaller oscars.org ceremony is written. "
-    "Fix: lxml.html.HTMLParser(huge_tree=True) in _document."))
 def test_a_10_mb_comment_between_categories_does_not_shrink_the_ceremony(
     dagster_instance, festival_database_url: str, proxy: FaultProxy,
 ) -> None:
@@ -212,10 +207,6 @@ def test_a_10_mb_comment_between_categories_does_not_shrink_the_ceremony(
 # --------------------------------------------------------------------------- encodings
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product gap: ArchivedPage.text decodes with errors='replace', so invalid UTF-8 becomes U+FFFD inside "
-    "names and is written without any error. Fix: decode strictly (FetchedPage.decode_strict / "
-    "InvalidEncoding exist but are unused) and fail the year with the byte offset."))
 def test_invalid_utf8_is_an_error_not_replacement_characters(
     dagster_instance, festival_database_url: str, proxy: FaultProxy,
 ) -> None:
@@ -311,12 +302,6 @@ def test_unexpected_json_in_one_year_of_a_ranged_backfill(
                      "good years of the ranged backfill (here 2023) are parsed but never written")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: a NUL (\\u0000) or a lone surrogate (\\ud800) in IMDb JSON parses fine, then PostgreSQL "
-    "rejects it (jsonb: UntranslatableCharacter; psycopg2: UnicodeEncodeError) in store_snapshot. "
-    "enhanced_ceremony only catches PageParseError/PageNotArchived, so the step dies on that year with a raw "
-    "error and no import_outcomes entry. Fix: reject C0 controls and surrogates in parsers/imdb_event._clean "
-    "(PageParseError with the JSON path) and catch every exception per year in enhanced_ceremony."))
 @pytest.mark.parametrize("bad", ["\\u0000", "\\ud800"], ids=["NUL", "lone-surrogate"])
 def test_unstorable_characters_in_imdb_json_are_a_clear_per_year_error(
     dagster_instance, festival_database_url: str, proxy: FaultProxy, bad: str,

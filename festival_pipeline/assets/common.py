@@ -6,7 +6,7 @@ from psycopg2.extensions import cursor as Cursor
 from festival_pipeline.checks import rules
 from festival_pipeline.database import archive, outcomes
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.parsers import ImdbEditionPage, parse_imdb_edition_page
+from festival_pipeline.parsers import ImdbEditionPage, PageParseError, parse_imdb_edition_page
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 from festival_pipeline.sources import page_store
 
@@ -32,6 +32,13 @@ def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:
         description=f"{stage} failed for {len(failures)} year(s): {years}. First error: {first}",
         metadata={"failed_years": MetadataValue.json({str(y): e for y, e in sorted(failures.items())})},
     )
+
+
+def describe_failure(exc: Exception) -> str:
+    """One line for import_outcomes: parse errors already name the URL; others get their type."""
+    if isinstance(exc, PageParseError | archive.PageNotArchived):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def record_failure(

@@ -22,6 +22,7 @@ from festival_pipeline.assets.common import (
     NON_BLOCKING_CHECKS,
     EditionList,
     check_results,
+    describe_failure,
     fail_for_years,
     link_page,
     page_metadata,
@@ -35,7 +36,7 @@ from festival_pipeline.database import archive, outcomes, snapshots
 from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
 from festival_pipeline.model import CeremonyRecord
-from festival_pipeline.parsers import PageParseError, parse_imdb_edition_page
+from festival_pipeline.parsers import parse_imdb_edition_page
 from festival_pipeline.partitions import festival_partitions, partition_years
 from festival_pipeline.registry import FESTIVALS, Festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
@@ -117,23 +118,24 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
         records: dict[str, CeremonyRecord] = {}
         per_edition: dict[str, list[rules.RuleOutcome]] = {}
         failures: dict[int, str] = {}
+        def check_and_store(record: CeremonyRecord) -> None:
+            label = f"{record.year}/{record.edition}"
+            per_edition[label] = rules.evaluate(record, match_rate_floor=0.0, require_winners=False)
+            if blocked := rules.blocking_failures(per_edition[label]):
+                record_failure(festival_db, context, slug, record.year, "check failed: " + ", ".join(
+                    o.name for o in blocked), edition=record.edition)
+                return
+            with festival_db.transaction() as cursor:
+                snapshots.store_snapshot(cursor, organization_id(cursor, slug), record)
+            records[label] = record
+
         for year in partition_years(context):
             try:
-                parsed = parse_year(festival_db, year)
-            except (PageParseError, archive.PageNotArchived) as exc:
-                failures[year] = str(exc)
+                for record in parse_year(festival_db, year):
+                    check_and_store(record)
+            except Exception as exc:
+                failures[year] = describe_failure(exc)
                 record_failure(festival_db, context, slug, year, failures[year])
-                continue
-            for record in parsed:
-                label = f"{record.year}/{record.edition}"
-                per_edition[label] = rules.evaluate(record, match_rate_floor=0.0, require_winners=False)
-                if blocked := rules.blocking_failures(per_edition[label]):
-                    record_failure(festival_db, context, slug, year, "check failed: " + ", ".join(
-                        o.name for o in blocked), edition=record.edition)
-                    continue
-                records[label] = record
-                with festival_db.transaction() as cursor:
-                    snapshots.store_snapshot(cursor, organization_id(cursor, slug), record)
         if failures:
             raise fail_for_years(f"parsing {festival.name} pages", failures)
         metadata = range_summary(records)

@@ -21,6 +21,7 @@ from festival_pipeline.assets.common import (
     NON_BLOCKING_CHECKS,
     EditionList,
     check_results,
+    describe_failure,
     fail_for_years,
     link_page,
     page_metadata,
@@ -167,17 +168,18 @@ def enhanced_ceremony(
             snapshots.delete_year(cursor, organization_id(cursor, SLUG), year)
         try:
             record = _enhance_year(festival_db, year)
-        except (PageParseError, archive.PageNotArchived) as exc:
-            failures[year] = str(exc)
+            per_year[str(year)] = rules.evaluate(record, match_rate_floor=config.match_rate_floor,
+                                                 require_winners=True)
+            if blocked := rules.blocking_failures(per_year[str(year)]):
+                record_failure(festival_db, context, SLUG, year, "check failed: " + ", ".join(o.name for o in blocked))
+                continue  # never stored, so the write step cannot pick it up
+            with festival_db.transaction() as cursor:
+                snapshots.store_snapshot(cursor, organization_id(cursor, SLUG), record)
+        except Exception as exc:
+            failures[year] = describe_failure(exc)
             record_failure(festival_db, context, SLUG, year, failures[year])
             continue
-        per_year[str(year)] = rules.evaluate(record, match_rate_floor=config.match_rate_floor, require_winners=True)
-        if blocked := rules.blocking_failures(per_year[str(year)]):
-            record_failure(festival_db, context, SLUG, year, "check failed: " + ", ".join(o.name for o in blocked))
-            continue  # never stored, so the write step cannot pick it up
         records[year] = record
-        with festival_db.transaction() as cursor:
-            snapshots.store_snapshot(cursor, organization_id(cursor, SLUG), record)
     if failures:
         raise fail_for_years("parsing", failures)
     metadata = range_summary({str(year): record for year, record in records.items()})

@@ -13,6 +13,8 @@ from datetime import datetime
 import psycopg2
 from psycopg2.extensions import cursor as Cursor
 
+from festival_pipeline.parsers.errors import PageParseError
+
 
 class PageNotArchived(LookupError):
     """A reparse asked for a page that was never fetched."""
@@ -30,7 +32,11 @@ class ArchivedPage:
 
     @property
     def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
+        """The body as UTF-8; invalid bytes are an error, never replacement characters in names."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PageParseError(self.url, f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from exc
 
 
 def store_page(

@@ -47,7 +47,12 @@ def _row(festival: Festival) -> dict[str, object]:
 
 
 def upsert_organizations(cursor: Cursor, festivals: tuple[Festival, ...] = FESTIVALS) -> int:
-    """Insert or update every registry entry; returns how many rows changed (0 on a rerun)."""
+    """Insert or update every registry entry; returns how many rows changed (0 on a rerun).
+
+    Serialised by an advisory lock: two first-time callers would otherwise race on the unique
+    name/abbreviation keys, which ON CONFLICT (slug) does not cover.
+    """
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('festival_pipeline.festival_organizations'))")
     changed = 0
     for festival in festivals:
         cursor.execute(_UPSERT, _row(festival))

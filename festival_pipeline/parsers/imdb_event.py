@@ -251,6 +251,9 @@ def _companies(j: _Json, ent: dict, key: str, epath: str) -> tuple[str, ...]:
 # typed JSON access
 # ---------------------------------------------------------------------------
 
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
 def _clean(text: str | None) -> str | None:
     return " ".join(text.split()) if text is not None else None
 
@@ -272,6 +275,9 @@ class _Json:
         # bool is an int subclass: never accept True/False where a number is expected
         if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):
             raise self.fail(path, value, typ.__name__)
+        # NUL, other control characters and lone surrogates cannot be stored (PostgreSQL text/jsonb)
+        if typ is str and (bad := _UNSTORABLE.search(value)):
+            raise PageParseError(self.url, f"unexpected JSON: {path} contains the character {bad.group()!r}")
         return value
 
     def req(self, obj: dict, key: str, typ: type, path: str) -> Any:

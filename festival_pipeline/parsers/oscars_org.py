@@ -95,6 +95,9 @@ def parse_oscars_ceremony_sections(html: str, url: str) -> tuple[OscarsCeremonyP
 # page / section level
 # ---------------------------------------------------------------------------
 
+_HUGE_TREE_PARSER = lxml.html.HTMLParser(huge_tree=True)
+
+
 def _document(html: str, url: str) -> lxml.html.HtmlElement:
     if not isinstance(html, str) or not html.strip():
         raise PageParseError(url, "empty page")
@@ -103,7 +106,9 @@ def _document(html: str, url: str) -> lxml.html.HtmlElement:
     if "</html>" not in html[-4096:].lower():
         raise PageParseError(url, "page is truncated (no closing </html>)")
     try:
-        return lxml.html.document_fromstring(html)
+        # huge_tree: libxml2 otherwise stops silently at a text node or comment over 10 MB,
+        # and every category after it would vanish from the ceremony
+        return lxml.html.document_fromstring(html, parser=_HUGE_TREE_PARSER)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise PageParseError(url, f"HTML not parseable: {exc}") from exc
 

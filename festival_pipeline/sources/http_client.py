@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import Message
 from types import TracebackType
 from typing import Any
@@ -662,7 +662,7 @@ class PoliteHttpClient:
             status=response.status_code,
             headers=_kept_headers(response),
             body=body,
-            fetched_at=datetime.now(timezone.utc),
+            fetched_at=datetime.now(UTC),
             elapsed_seconds=time.monotonic() - started,
             attempts=attempts,
             sha256=hashlib.sha256(body).hexdigest(),
