@@ -10,7 +10,7 @@ import pytest
 from festival_pipeline.database import archive, connection
 
 
-def _store(cursor, url: str, body: bytes, when: datetime) -> int:  # noqa: ANN001
+def _store(cursor, url: str, body: bytes, when: datetime) -> int:
     return archive.store_page(cursor, url=url, fetched_at=when, status=200, headers={"etag": '"x"'},
                               sha256=hashlib.sha256(body).hexdigest(), body=body)
 

@@ -48,7 +48,7 @@ def pages_2024() -> tuple[OscarsCeremonyPage, ImdbEditionPage]:
 
 
 @pytest.fixture(scope="module")
-def record_2024(pages_2024) -> CeremonyRecord:  # noqa: ANN001
+def record_2024(pages_2024) -> CeremonyRecord:
     return enhance_oscars_ceremony(*pages_2024, page_hashes={"oscars_org": "aa11", "imdb": "bb22"})
 
 
@@ -56,7 +56,7 @@ def in_category(record: CeremonyRecord, name: str) -> list:
     return [n for n in record.nominations if n.category_name == name]
 
 
-def replace_nominations(page: ImdbEditionPage, category_text: str, edit) -> ImdbEditionPage:  # noqa: ANN001
+def replace_nominations(page: ImdbEditionPage, category_text: str, edit) -> ImdbEditionPage:
     """A copy of the IMDb page with one category's nominations replaced by edit(nominations)."""
     categories = tuple(
         dataclasses.replace(c, nominations=tuple(edit(list(c.nominations)))) if c.category == category_text else c
@@ -113,7 +113,7 @@ def test_2024_ceremony_fields(record_2024: CeremonyRecord) -> None:
     assert not r.announced_not_awarded and not r.nothing_to_import
 
 
-def test_2024_categories(record_2024: CeremonyRecord, pages_2024) -> None:  # noqa: ANN001
+def test_2024_categories(record_2024: CeremonyRecord, pages_2024) -> None:
     oscars, _ = pages_2024
     both = [c for c in record_2024.categories if c.metadata["source"] == "both"]
     imdb_only = [c for c in record_2024.categories if c.metadata["source"] == "imdb"]
@@ -139,7 +139,7 @@ def test_2024_categories(record_2024: CeremonyRecord, pages_2024) -> None:  # no
     assert len({c.key for c in record_2024.categories}) == len(record_2024.categories)
 
 
-def test_2024_every_nomination_matched(record_2024: CeremonyRecord, pages_2024) -> None:  # noqa: ANN001
+def test_2024_every_nomination_matched(record_2024: CeremonyRecord, pages_2024) -> None:
     oscars, imdb = pages_2024
     stats = record_2024.match_stats
     assert stats["oscars_org_nominations"] == oscars.honoree_count == 120
@@ -203,7 +203,7 @@ def test_2024_keys_and_payload(record_2024: CeremonyRecord) -> None:
     assert CeremonyRecord.from_payload(record_2024.payload()) == record_2024
 
 
-def test_2024_deterministic(pages_2024) -> None:  # noqa: ANN001
+def test_2024_deterministic(pages_2024) -> None:
     assert enhance_oscars_ceremony(*pages_2024) == enhance_oscars_ceremony(*pages_2024)
 
 
@@ -259,7 +259,7 @@ def test_2026_awarded() -> None:
 # imperfect IMDb data
 # ---------------------------------------------------------------------------
 
-def test_unmatched_nomination_is_kept_with_reason(pages_2024) -> None:  # noqa: ANN001
+def test_unmatched_nomination_is_kept_with_reason(pages_2024) -> None:
     oscars, imdb = pages_2024
     without_barbie = replace_nominations(
         imdb, "Best Motion Picture of the Year", lambda noms: [n for n in noms if n.titles[0].title != "Barbie"]
@@ -279,10 +279,10 @@ def test_unmatched_nomination_is_kept_with_reason(pages_2024) -> None:  # noqa: 
     assert stats["unmatched_by_category"]["Best Picture"][0].startswith("Barbie")
 
 
-def test_unrecognisable_imdb_nomination_is_not_forced(pages_2024) -> None:  # noqa: ANN001
+def test_unrecognisable_imdb_nomination_is_not_forced(pages_2024) -> None:
     oscars, imdb = pages_2024
 
-    def garble(noms):  # noqa: ANN001, ANN202
+    def garble(noms):
         out = []
         for n in noms:
             if n.titles[0].title == "Barbie":
@@ -304,7 +304,7 @@ def test_unrecognisable_imdb_nomination_is_not_forced(pages_2024) -> None:  # no
     assert record.match_stats["imdb_only_in_paired_categories"] == 1
 
 
-def test_winner_disagreement_keeps_oscars_org_flag(pages_2024) -> None:  # noqa: ANN001
+def test_winner_disagreement_keeps_oscars_org_flag(pages_2024) -> None:
     oscars, imdb = pages_2024
     flipped = replace_nominations(
         imdb, "Best Motion Picture of the Year",
@@ -317,7 +317,7 @@ def test_winner_disagreement_keeps_oscars_org_flag(pages_2024) -> None:  # noqa:
     assert record.match_stats["winner_conflicts"] == 10
 
 
-def test_spelling_differences_and_order_do_not_matter(pages_2024) -> None:  # noqa: ANN001
+def test_spelling_differences_and_order_do_not_matter(pages_2024) -> None:
     oscars, imdb = pages_2024
     rng = random.Random(7)
 
@@ -342,7 +342,7 @@ def test_spelling_differences_and_order_do_not_matter(pages_2024) -> None:  # no
     assert [n.film_imdb_ids for n in picture if n.won] == [("tt15398776",)]
 
 
-def test_no_imdb_data_at_all(pages_2024) -> None:  # noqa: ANN001
+def test_no_imdb_data_at_all(pages_2024) -> None:
     oscars, imdb = pages_2024
     record = enhance_oscars_ceremony(oscars, dataclasses.replace(imdb, categories=()))
     assert len(record.nominations) == 120
@@ -427,10 +427,10 @@ def test_nominations_equal_the_ground_truth(simulator_url: str, ceremony: int) -
     assert got == expected
 
 
-def test_person_spelled_differently_matches_by_unique_film(pages_2024) -> None:  # noqa: ANN001
+def test_person_spelled_differently_matches_by_unique_film(pages_2024) -> None:
     oscars, imdb = pages_2024
 
-    def rename(noms):  # noqa: ANN001, ANN202
+    def rename(noms):
         return [dataclasses.replace(n, names=(dataclasses.replace(n.names[0], name="C. M. Stage-Name"),))
                 if n.is_winner else n for n in noms]
 
@@ -443,7 +443,7 @@ def test_person_spelled_differently_matches_by_unique_film(pages_2024) -> None: 
     assert record.match_stats["nominations_matched"] == 120
 
 
-def test_unknown_imdb_category_name_paired_by_position(pages_2024) -> None:  # noqa: ANN001
+def test_unknown_imdb_category_name_paired_by_position(pages_2024) -> None:
     oscars, imdb = pages_2024
     renamed = dataclasses.replace(imdb, categories=tuple(
         dataclasses.replace(c, category="Best Audio Achievement") if c.category == "Best Sound" else c
@@ -456,7 +456,7 @@ def test_unknown_imdb_category_name_paired_by_position(pages_2024) -> None:  # n
     assert record.match_stats["categories_imdb_only"] == 4
 
 
-def test_partial_imdb_listing_counts_against_the_match_rate(pages_2024) -> None:  # noqa: ANN001
+def test_partial_imdb_listing_counts_against_the_match_rate(pages_2024) -> None:
     oscars, imdb = pages_2024
     partial = dataclasses.replace(imdb, categories=tuple(
         dataclasses.replace(c, nominations=c.nominations[:3], has_more=True)
