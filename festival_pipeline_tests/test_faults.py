@@ -12,7 +12,7 @@ Content-Length) but are wrong. "Garbled" here means, per site:
 * **half removed, well-formed**: every other award category taken out of an otherwise valid
   page (oscars.org: the category blocks of the Drupal markup; IMDb: every other category
   edge of the Oscar award in __NEXT_DATA__, re-serialised as valid JSON) - today these pass
-  every check and are written (xfail, strict: the test turns red once the product catches them);
+  every check but the cross-site one, which refuses them;
 * **never served**: 503 on every attempt, or the body cut on the wire on every attempt.
 
 None of them may be parsed as a smaller ceremony: the run fails, the year is recorded as
@@ -216,12 +216,6 @@ HALF_REMOVED = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product gap: a well-formed page missing half its categories passes every blocking check. oscars.org "
-    "short: IMDb's categories come back as IMDb-only categories; IMDb short: the unpaired oscars.org "
-    "nominations count as 'not on IMDb' and leave the match-rate denominator. The ceremony's rows are replaced.",
-)
 @pytest.mark.parametrize("label", list(HALF_REMOVED))
 def test_page_missing_half_its_categories_is_not_written(
     dagster_instance, festival_database_url: str, proxy: FaultProxy, http_env, label: str,

@@ -20,6 +20,8 @@ CEREMONY_CHECKS = (
     ("no_duplicate_nominations", "No nomination is listed twice."),
     ("ids_well_formed", "Every IMDb id looks like tt…/nm…."),
     ("imdb_match_rate_above_floor", "Enough oscars.org nominations matched to IMDb (Oscars only)."),
+    ("sites_agree_on_categories", "oscars.org and IMDb list the same competitive categories, so a page "
+     "that lost categories is not completed from the other site (Oscars only)."),
 )
 NON_BLOCKING_CHECKS = frozenset({"no_duplicate_nominations"})
 

@@ -104,6 +104,32 @@ def imdb_match_rate(record: CeremonyRecord, floor: float) -> RuleOutcome:
     )
 
 
+# at most this many competitive categories may be on oscars.org and not on IMDb (1932 and 1933 each
+# have one "Sound Recording" IMDb does not list); any competitive category on IMDb only is suspect
+MAX_OSCARS_ORG_ONLY_CATEGORIES = 1
+COMPETITIVE_PRIZE = "Oscar"
+
+
+def sites_agree_on_categories(record: CeremonyRecord) -> RuleOutcome:
+    """Oscars: both sites list the same competitive categories.
+
+    A page that lost part of its categories (cut, redesigned, half-rendered) is otherwise
+    "completed" from the other site and would be written as a smaller or mixed ceremony.
+    """
+    by_source: dict[str, list[str]] = {"oscars.org": [], "imdb": []}
+    if record.data_source == "oscars.org+imdb":
+        for category in record.categories:
+            source = category.metadata.get("source")
+            if category.prize_name == COMPETITIVE_PRIZE and source in by_source:
+                by_source[source].append(category.name)
+    ok = not by_source["imdb"] and len(by_source["oscars.org"]) <= MAX_OSCARS_ORG_ONLY_CATEGORIES
+    return RuleOutcome(
+        "sites_agree_on_categories", ok, True,
+        "oscars.org and IMDb list the same competitive categories (Oscars only)",
+        {"imdb_only": by_source["imdb"], "oscars_org_only": by_source["oscars.org"]},
+    )
+
+
 def evaluate(record: CeremonyRecord, *, match_rate_floor: float, require_winners: bool) -> list[RuleOutcome]:
     return [
         has_categories_and_nominations(record),
@@ -112,6 +138,7 @@ def evaluate(record: CeremonyRecord, *, match_rate_floor: float, require_winners
         no_duplicate_nominations(record),
         ids_well_formed(record),
         imdb_match_rate(record, match_rate_floor),
+        sites_agree_on_categories(record),
     ]
 
 
