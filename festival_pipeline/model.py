@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 CategoryType = Literal["film", "person", "technical", "special"]
@@ -70,6 +70,10 @@ class NominationRecord:
         )
 
 
+def _fields_of(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
 def nomination_keys(nominations: list[NominationRecord]) -> list[str]:
     """Stable keys for nominations of one ceremony: a hash of the identity, plus an
     ordinal for identical twins, so a rerun of the same page yields the same keys."""
@@ -107,8 +111,16 @@ class CeremonyRecord:
     match_stats: dict[str, Any] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
-        """The JSON form stored in festival_ceremonies.data and the enhanced snapshot."""
-        return asdict(self)
+        """The JSON form stored in festival_ceremonies.data and the enhanced snapshot.
+
+        Shallow on purpose: `dataclasses.asdict` deep-copies every details dict, which cost
+        more than the database write it feeds. The result shares those dicts with the
+        (frozen) record, so serialise it; do not mutate it.
+        """
+        data = _fields_of(self)
+        data["categories"] = [_fields_of(category) for category in self.categories]
+        data["nominations"] = [_fields_of(nomination) for nomination in self.nominations]
+        return data
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> CeremonyRecord:

@@ -8,11 +8,14 @@ real sites alike.
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster import ConfigurableResource
+import psycopg2.extensions
+from dagster import ConfigurableResource, InitResourceContext
 from psycopg2.extensions import cursor as Cursor
+from pydantic import PrivateAttr
 
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.settings import DEFAULT_IMDB_BASE_URL, DEFAULT_OSCARS_BASE_URL, SourceUrls
@@ -27,15 +30,52 @@ def _migrated(url: str) -> str:
 
 
 class FestivalDatabase(ConfigurableResource):
-    """The unified festival tables (embedded PostgreSQL unless FESTIVAL_DATABASE_URL is set)."""
+    """The unified festival tables (embedded PostgreSQL unless FESTIVAL_DATABASE_URL is set).
+
+    During a run each step process keeps one connection open for all its transactions: a
+    ranged Oscar step commits ~600 small transactions, and connecting for each (finding
+    the server, TCP, SCRAM) cost more than the writes. Outside a run (schedules, tests
+    calling assets directly) each transaction has a connection of its own.
+    """
+
+    _step_url: str | None = PrivateAttr(default=None)
+    _step_connection: psycopg2.extensions.connection | None = PrivateAttr(default=None)
+    _step_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def url(self) -> str:
-        return _migrated(connection.resolve_database_urls().festival)
+        return self._step_url or _migrated(connection.resolve_database_urls().festival)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._step_url = _migrated(connection.resolve_database_urls().festival)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        kept, self._step_connection, self._step_url = self._step_connection, None, None
+        if kept is not None:
+            kept.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with connection.transaction(self.url()) as cursor:
-            yield cursor
+        """One transaction: committed when the block ends, rolled back on any error."""
+        if self._step_url is None:
+            with connection.transaction(self.url()) as cursor:
+                yield cursor
+            return
+        with self._step_lock:
+            if self._step_connection is None or self._step_connection.closed:
+                self._step_connection = connection.connect(self._step_url)
+            kept = self._step_connection
+            try:
+                with kept.cursor() as cursor:
+                    yield cursor
+                kept.commit()
+            except BaseException:
+                if not kept.closed:  # a lost connection has nothing to roll back; keep its error
+                    kept.rollback()
+                raise
+            finally:
+                if kept.closed or kept.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                    kept.close()  # lost or unusable: the next transaction connects afresh
+                    self._step_connection = None
 
 
 @functools.cache

@@ -179,3 +179,38 @@ def test_cli_db_url_is_usable_by_psql(festival_database_url: str) -> None:
     printed = result.stdout.strip()
     conn = psycopg2.connect(printed)
     conn.close()
+
+
+def test_a_step_keeps_one_connection_and_recovers_from_losing_it(festival_database_url: str) -> None:
+    """In a run the resource reuses one connection; a failed transaction leaves nothing behind,
+    and a connection killed under it is replaced by the next transaction."""
+    from dagster import build_init_resource_context
+
+    from festival_pipeline.resources import FestivalDatabase
+
+    database = FestivalDatabase()
+    database.setup_for_execution(build_init_resource_context())
+    try:
+        backends = set()
+        for _ in range(3):
+            with database.transaction() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends.add(cursor.fetchone()[0])
+        assert len(backends) == 1
+
+        with pytest.raises(RuntimeError), database.transaction() as cursor:
+            cursor.execute("CREATE TABLE half_written (x int)")
+            raise RuntimeError("the step failed mid-write")
+        with database.transaction() as cursor:
+            cursor.execute("SELECT to_regclass('half_written')")
+            assert cursor.fetchone()[0] is None  # rolled back, and the connection is still usable
+
+        with connection.transaction(festival_database_url) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backends.pop(),))
+        with pytest.raises(psycopg2.OperationalError), database.transaction() as cursor:
+            cursor.execute("SELECT 1")
+        with database.transaction() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        database.teardown_after_execution(build_init_resource_context())

@@ -7,6 +7,7 @@ need the simulator or the ground truth (../shared) skip when it is absent.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 import sys
 import urllib.request
@@ -201,6 +202,9 @@ def test_2024_keys_and_payload(record_2024: CeremonyRecord) -> None:
     keys = nomination_keys(list(record_2024.nominations))
     assert len(set(keys)) == len(keys)
     assert CeremonyRecord.from_payload(record_2024.payload()) == record_2024
+    # the stored JSON is exactly the dataclass tree (payload() is a shallow, faster asdict)
+    stored = json.dumps(record_2024.payload(), ensure_ascii=False, sort_keys=True)
+    assert stored == json.dumps(dataclasses.asdict(record_2024), ensure_ascii=False, sort_keys=True)
 
 
 def test_2024_deterministic(pages_2024) -> None:

@@ -27,6 +27,7 @@ from festival_pipeline.settings import ConfigurationError
 logger = logging.getLogger(__name__)
 
 SUPERUSER = "postgres"
+SCRAM_ITERATIONS = 16
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,10 @@ class EmbeddedPostgres:
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute("SET password_encryption = 'scram-sha-256'")
+            # Key stretching protects guessable passwords; this one is 192 random bits, so the
+            # default 4,096 iterations only slow every connection down (4 ms → 1.5 ms each, and
+            # Dagster's storage connects a few thousand times per backfill).
+            cursor.execute("SET scram_iterations = %s", (SCRAM_ITERATIONS,))
             cursor.execute(sql.SQL("ALTER USER {} PASSWORD %s").format(sql.Identifier(SUPERUSER)), (password,))
             hba.write_text(trusting.sub(r"\1scram-sha-256", rules))  # keeps the file's owner
             cursor.execute("SELECT pg_reload_conf()")
