@@ -103,6 +103,13 @@ def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
     assert second["source_urls"][1].endswith("/event/ev0000003/1930/1/")
     assert third["source_urls"][1].endswith("/event/ev0000003/1930/2/")
     assert nomination_rows(festival_database_url, 1930) and nomination_rows(festival_database_url, 1931)
+    # the partition grid: every asset of the ranged run is materialized for both years (the
+    # instance stores each step's per-partition events as one batch through the pooled event log)
+    assert type(dagster_instance.event_log_storage).__name__ == "PooledPostgresEventLogStorage"
+    asset_keys = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert len(asset_keys) == 6  # two pages, the enhanced ceremony, three tables
+    for asset_key in asset_keys:
+        assert dagster_instance.get_materialized_partitions(asset_key) == {"1930", "1931"}, asset_key
 
 
 def test_changed_markup_fails_loudly_and_keeps_previous_rows(
