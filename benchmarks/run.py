@@ -148,6 +148,8 @@ def _command(process: psutil.Process) -> str:
     except (psutil.Error, OSError):
         return "?"
     text = " ".join(cmd)
+    if "multiprocessing.forkserver" in text:  # the step server, and the steps forked from it
+        return "python (multiprocessing forkserver: the step server or a step forked from it)"
     if "multiprocessing" in text:
         return "python (multiprocessing spawn: a Dagster step)"
     if "watch_orphans" in text:
@@ -252,11 +254,15 @@ def run_facts(run_id: str | None) -> dict:
     try:
         steps: dict[str, dict[str, float]] = {}
         changes: dict[str, object] = {}
+        run_window: dict[str, float] = {}
         for entry in instance.all_logs(run_id):
             event = entry.dagster_event
             if event is None:
                 continue
             kind = event.event_type_value
+            run_window.setdefault("first_event", entry.timestamp)  # the run's first planned event
+            if kind in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
+                run_window["end"] = entry.timestamp
             if entry.step_key and kind in ("STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
                 steps.setdefault(entry.step_key, {})["start" if kind == "STEP_START" else "end"] = entry.timestamp
             if kind == "ASSET_MATERIALIZATION":
@@ -275,7 +281,10 @@ def run_facts(run_id: str | None) -> dict:
                    "seconds": round(s.get("end", s["start"]) - s["start"], 2)}
             for step, s in sorted(steps.items(), key=lambda kv: kv[1].get("start", 0))
         }
-        return {"run_id": run_id, "steps": windows, "writes": changes}
+        run_seconds = (round(run_window["end"] - run_window["first_event"], 2)
+                       if {"end", "first_event"} <= run_window.keys() else None)
+        # run_seconds: from the run's first event to its end, i.e. without the CLI's own start-up
+        return {"run_id": run_id, "run_seconds": run_seconds, "steps": windows, "writes": changes}
     finally:
         instance.dispose()
 
@@ -555,6 +564,8 @@ def summary(report: dict, args: argparse.Namespace) -> dict:
             "reparse fetches nothing": phases["reparse"]["http"]["requests"] == 0,
         },
     }
+    out["run_seconds"] = {name: p.get("dagster", {}).get("run_seconds") for name, p in phases.items()
+                          if name != "direct"}
     for name in ("backfill", "reparse"):
         steps = phases[name].get("dagster", {}).get("steps", {})
         out[f"{name}_step_seconds"] = {k: v["seconds"] for k, v in steps.items()}
@@ -572,6 +583,7 @@ def summary(report: dict, args: argparse.Namespace) -> dict:
             "pages_per_host": per_host,
             "target_seconds": round(target, 1),
             "wall_seconds": throttled["wall_seconds"],
+            "run_seconds": throttled.get("dagster", {}).get("run_seconds"),
             "fetch_steps_window_seconds": fetch_window,
             "fetch_steps_overlap_seconds": overlap,
             "step_seconds": {k: v["seconds"] for k, v in steps.items()},
