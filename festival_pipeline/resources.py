@@ -56,11 +56,13 @@ class FestivalDatabase(ConfigurableResource):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         """One transaction: committed when the block ends, rolled back on any error."""
-        if self._step_url is None:
+        if self._step_url is None or not self._step_lock.acquire(blocking=False):
+            # outside a run, or the kept connection is busy (a transaction opened inside another,
+            # or another thread): a connection of its own, as before
             with connection.transaction(self.url()) as cursor:
                 yield cursor
             return
-        with self._step_lock:
+        try:
             if self._step_connection is None or self._step_connection.closed:
                 self._step_connection = connection.connect(self._step_url)
             kept = self._step_connection
@@ -76,6 +78,8 @@ class FestivalDatabase(ConfigurableResource):
                 if kept.closed or kept.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
                     kept.close()  # lost or unusable: the next transaction connects afresh
                     self._step_connection = None
+        finally:
+            self._step_lock.release()
 
 
 @functools.cache

@@ -182,8 +182,8 @@ def test_cli_db_url_is_usable_by_psql(festival_database_url: str) -> None:
 
 
 def test_a_step_keeps_one_connection_and_recovers_from_losing_it(festival_database_url: str) -> None:
-    """In a run the resource reuses one connection; a failed transaction leaves nothing behind,
-    and a connection killed under it is replaced by the next transaction."""
+    """In a run the resource reuses one connection; nested transactions stay independent; a failed
+    transaction leaves nothing behind; a connection killed under it is replaced by the next one."""
     from dagster import build_init_resource_context
 
     from festival_pipeline.resources import FestivalDatabase
@@ -198,12 +198,20 @@ def test_a_step_keeps_one_connection_and_recovers_from_losing_it(festival_databa
                 backends.add(cursor.fetchone()[0])
         assert len(backends) == 1
 
+        # a transaction opened inside another gets a connection of its own: no deadlock, and
+        # the inner commit does not commit the outer transaction's work
+        with pytest.raises(RuntimeError), database.transaction() as outer:
+            outer.execute("CREATE TABLE outer_rolled_back (x int)")
+            with database.transaction() as inner:
+                inner.execute("SELECT pg_backend_pid()")
+                assert inner.fetchone()[0] not in backends
+            raise RuntimeError("the outer transaction fails after the inner one committed")
         with pytest.raises(RuntimeError), database.transaction() as cursor:
             cursor.execute("CREATE TABLE half_written (x int)")
             raise RuntimeError("the step failed mid-write")
         with database.transaction() as cursor:
-            cursor.execute("SELECT to_regclass('half_written')")
-            assert cursor.fetchone()[0] is None  # rolled back, and the connection is still usable
+            cursor.execute("SELECT to_regclass('half_written'), to_regclass('outer_rolled_back')")
+            assert cursor.fetchone() == (None, None)  # rolled back, and the connection is still usable
 
         with connection.transaction(festival_database_url) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (backends.pop(),))
