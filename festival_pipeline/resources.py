@@ -46,7 +46,7 @@ class FestivalDatabase(ConfigurableResource):
         return self._step_url or _migrated(connection.resolve_database_urls().festival)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._step_url = _migrated(connection.resolve_database_urls().festival)
+        self._step_url = self.url()  # found (and migrated) once for the step
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         kept, self._step_connection, self._step_url = self._step_connection, None, None

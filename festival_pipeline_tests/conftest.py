@@ -159,3 +159,32 @@ def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: py
     instance = DagsterInstance.from_config(str(tmp_path / "home" / "dagster_home"))
     yield instance
     instance.dispose()
+
+
+def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True):
+    """Materialize the registry, then the Oscar assets for `first` (or the range `first`..`last`)
+    against `sites_url` standing in for both oscars.org and IMDb, as one run."""
+    from dagster import materialize
+
+    from festival_pipeline.assets.organizations import festival_organizations
+    from festival_pipeline.assets.oscars import oscars_assets
+    from festival_pipeline.operations.backfill import RANGE_END, RANGE_START
+    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+
+    resources = {"festival_db": FestivalDatabase(),
+                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
+    materialize([festival_organizations], instance=instance, resources=resources)
+    if last is None:
+        return materialize(oscars_assets, partition_key=first, instance=instance, resources=resources,
+                           raise_on_error=raise_on_error)
+    return materialize(oscars_assets, instance=instance, resources=resources, raise_on_error=raise_on_error,
+                       tags={RANGE_START: first, RANGE_END: last})
+
+
+@pytest.fixture
+def proxy(simulator_url: str):
+    """The fault-injecting proxy in front of the simulator (festival_pipeline_tests/fault_proxy.py)."""
+    from festival_pipeline_tests.fault_proxy import FaultProxy
+
+    with FaultProxy(simulator_url) as fault_proxy:
+        yield fault_proxy

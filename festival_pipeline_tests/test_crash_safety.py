@@ -34,13 +34,10 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus, materialize
+from dagster import DagsterRunStatus
 
-from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.database import connection
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline_tests.conftest import requires_shared
+from festival_pipeline_tests.conftest import requires_shared, run_oscars
 
 pytestmark = pytest.mark.integration
 
@@ -97,13 +94,6 @@ DRIVER = textwrap.dedent(
     print("driver finished without being killed", flush=True)
     """
 )
-
-
-def run_oscars(instance: DagsterInstance, sites_url: str, partition: str = PARTITION):
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
-    materialize([festival_organizations], instance=instance, resources=resources)
-    return materialize(oscars_assets, partition_key=partition, instance=instance, resources=resources)
 
 
 def partition_rows(url: str, year: int) -> list[tuple]:
@@ -189,7 +179,7 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
     dagster_instance, festival_database_url: str, simulator_url: str, pre_ceremony_url: str,
     tmp_path: Path,
 ) -> None:
-    assert run_oscars(dagster_instance, pre_ceremony_url).success
+    assert run_oscars(dagster_instance, pre_ceremony_url, PARTITION).success
     before = partition_rows(festival_database_url, int(PARTITION))
     assert before and not any(row[2] for row in before if len(row) == 9)  # announced, no winner yet
 
@@ -211,7 +201,7 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
     assert killed.status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE)  # stays STARTED (see doc)
     dagster_instance.report_run_failed(killed)
 
-    assert run_oscars(dagster_instance, simulator_url).success  # the next run completes the partition
+    assert run_oscars(dagster_instance, simulator_url, PARTITION).success  # the next run completes the partition
     after = partition_rows(festival_database_url, int(PARTITION))
     nominations_before = [row for row in before if len(row) == 9]
     nominations_after = [row for row in after if len(row) == 9]
@@ -223,7 +213,7 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
 def test_kill_9_inside_a_pool_step_keeps_the_pool_slot_until_the_run_is_marked_failed(
     dagster_instance, festival_database_url: str, simulator_url: str, tmp_path: Path,
 ) -> None:
-    assert run_oscars(dagster_instance, simulator_url).success
+    assert run_oscars(dagster_instance, simulator_url, PARTITION).success
     before = partition_rows(festival_database_url, int(PARTITION))
 
     driver = Driver(tmp_path, simulator_url, "fetch")

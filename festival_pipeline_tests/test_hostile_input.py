@@ -17,6 +17,7 @@ import_outcomes) - never a crash of the whole backfill, never a partition losing
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -24,19 +25,18 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance, materialize
 
-from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.database import connection
 from festival_pipeline.parsers import PageParseError, parse_imdb_edition_page
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 from festival_pipeline_tests.conftest import fixture_page
+from festival_pipeline_tests.conftest import run_oscars as run_oscars_raising
 from festival_pipeline_tests.fault_proxy import OK, FaultProxy, by_path, transform
 
 pytestmark = pytest.mark.integration
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# faults and hostile pages may fail a run: these tests assert on the result instead
+run_oscars = functools.partial(run_oscars_raising, raise_on_error=False)
+
 OSCARS_2024 = "/oscars/ceremonies/2024"
 IMDB_2024 = "/event/ev0000003/2024/1/"
 NAME, TITLE = "Cillian Murphy", "Oppenheimer"
@@ -45,21 +45,6 @@ NAME_ID, TITLE_ID = "nm0614165", "tt15398776"
 HOSTILE_NAME = ("Cil'lian \"Q\\uote\" O\u2019Murphy </script><script>alert(1)</script> \\ "
                 "\U0001F3AC\U0001F3F3\ufe0f\u200d\U0001F308 Zoe\u0308 Ange\u0301lique & <b>")
 HOSTILE_TITLE = "Oppen\"heimer\\ </script> \U0001F4A3 Cafe\u0301 'R\u00e9sum\u00e9' <!-- -->"
-
-
-@pytest.fixture
-def proxy(simulator_url: str):
-    with FaultProxy(simulator_url) as fault_proxy:
-        yield fault_proxy
-
-
-def run_oscars(instance: DagsterInstance, sites_url: str, first: str, last: str | None = None):
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
-    materialize([festival_organizations], instance=instance, resources=resources)
-    tags = {RANGE_START: first, RANGE_END: last} if last else {}
-    return materialize(oscars_assets, instance=instance, resources=resources, raise_on_error=False,
-                       partition_key=None if last else first, tags=tags)
 
 
 def nominations(url: str, year: int) -> list[tuple]:

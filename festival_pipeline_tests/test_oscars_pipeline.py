@@ -7,27 +7,9 @@ Runs against the recorded fixture pages always, and against the simulator too wh
 from __future__ import annotations
 
 import pytest
-from dagster import DagsterInstance, materialize
 
-from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.database import connection
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline_tests.conftest import recorded_sites, requires_shared
-
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
-
-
-def run_oscars(instance: DagsterInstance, sites_url: str, first: str, last: str | None = None,
-               raise_on_error: bool = True):
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
-    materialize([festival_organizations], instance=instance, resources=resources)
-    if last is None:
-        return materialize(oscars_assets, partition_key=first, instance=instance, resources=resources,
-                           raise_on_error=raise_on_error)
-    return materialize(oscars_assets, instance=instance, resources=resources, raise_on_error=raise_on_error,
-                       tags={RANGE_START: first, RANGE_END: last})
+from festival_pipeline_tests.conftest import recorded_sites, requires_shared, run_oscars
 
 
 def nomination_rows(url: str, year: int) -> list[tuple]:

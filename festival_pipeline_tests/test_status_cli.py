@@ -19,9 +19,8 @@ from festival_pipeline.cli import cli
 from festival_pipeline.operations import partition_keys
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline_tests.conftest import FIXTURE_PAGES, recorded_sites
+from festival_pipeline_tests.conftest import FIXTURE_PAGES, recorded_sites, run_oscars
 from festival_pipeline_tests.test_festival_pipeline import run_festival
-from festival_pipeline_tests.test_oscars_pipeline import run_oscars
 
 PRE_CEREMONY_PAGES = {
     "/oscars/ceremonies/2026": "oscars_2026_pre-ceremony.html",
