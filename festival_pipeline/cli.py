@@ -1,18 +1,31 @@
-"""The `festival-pipeline` command: run Dagster on the project's database, manage the database."""
+"""The `festival-pipeline` command: run Dagster on the project's database, backfill, report, manage
+the database."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from festival_pipeline import dagster_env, settings
+from festival_pipeline import settings
 from festival_pipeline.settings import ConfigurationError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from festival_pipeline.dagster_env import DagsterEnvironment
+
+
+def _environment() -> DagsterEnvironment:
+    """The database started and migrated, DAGSTER_HOME laid out; this process uses the instance too."""
+    from festival_pipeline import dagster_env
+
+    environment = dagster_env.prepare(settings.database_settings(), settings.pipeline_home())
+    os.environ.update(environment.env)
+    return environment
 
 
 @click.group(help="Film-award ceremonies scraped into one PostgreSQL schema, orchestrated by Dagster.")
@@ -20,16 +33,67 @@ def cli() -> None:
     pass
 
 
-@cli.command(help="Start the database, apply migrations, then run the Dagster webserver and daemon.")
+@cli.command(help="Start the database, apply migrations, then run the Dagster webserver, daemon and code server.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the webserver binds to.")
 @click.option("--port", default=3000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
-    env = dagster_env.prepare()
+    from festival_pipeline import dagster_env, services
+
+    environment = _environment()
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(dagster_env.project_file("workspace.yaml")),
                "-h", host, "-p", str(port)]
-    click.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={env['DAGSTER_HOME']})")
-    # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it
-    raise SystemExit(subprocess.call(command, env=env, cwd=env["DAGSTER_HOME"]))
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    click.echo(f"Dagster UI on {url} (DAGSTER_HOME={environment.dagster_home})")
+    state = services.write_dev_state(settings.pipeline_home(), url)
+    try:
+        # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it
+        code = subprocess.call(command, env=environment.env, cwd=environment.dagster_home)
+    finally:
+        state.unlink(missing_ok=True)
+    raise SystemExit(code)
+
+
+@cli.group(help="Run one Dagster service of this project (for a deployment that runs them apart).")
+def serve() -> None:
+    pass
+
+
+@serve.command("code-server", help="The gRPC code server with festival_pipeline.definitions.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=4000, show_default=True, type=int)
+def serve_code_server(host: str, port: int) -> None:
+    from festival_pipeline import services
+
+    environment = _environment()
+    _exec(services.code_server_command(host, port), environment)
+
+
+@serve.command("webserver", help="The Dagster UI, reaching the code through the code server at HOST:PORT.")
+@click.option("--code-server", "code_server", required=True, help="host:port of `serve code-server`.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+def serve_webserver(code_server: str, host: str, port: int) -> None:
+    from festival_pipeline import services
+
+    environment = _environment()
+    workspace = services.grpc_workspace(environment.dagster_home / "workspace.yaml", code_server)
+    _exec(services.webserver_command(workspace, host, port), environment)
+
+
+@serve.command("daemon", help="The Dagster daemon (schedules, sensors, run queue, backfills, run monitoring).")
+@click.option("--code-server", "code_server", required=True, help="host:port of `serve code-server`.")
+def serve_daemon(code_server: str) -> None:
+    from festival_pipeline import services
+
+    environment = _environment()
+    workspace = services.grpc_workspace(environment.dagster_home / "workspace.yaml", code_server)
+    _exec(services.daemon_command(workspace), environment)
+
+
+def _exec(command: list[str], environment: DagsterEnvironment) -> None:
+    """Become the service: SIGTERM reaches it directly, and nothing of ours stays behind."""
+    os.chdir(environment.dagster_home)
+    os.execve(command[0], command, environment.env)
 
 
 @cli.command(
@@ -39,34 +103,46 @@ def dev(host: str, port: int) -> None:
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def dagster(args: tuple[str, ...]) -> None:
-    env = dagster_env.prepare()
-    raise SystemExit(subprocess.call([sys.executable, "-m", "dagster", *args], env=env))
+    environment = _environment()
+    raise SystemExit(subprocess.call([sys.executable, "-m", "dagster", *args], env=environment.env))
 
 
-@cli.command(help="Materialize years of a festival through the Dagster instance (the runs show in the UI).\n\n"
+@cli.command(help="Backfill years of a festival as a Dagster backfill (Overview → Backfills in the UI).\n\n"
              "TARGET is a festival slug, `oscars` (the Academy Awards) or `all`. Without --years, every "
              "year of the festival. Exits non-zero, naming them, when any year failed.")
 @click.argument("target")
 @click.option("--years", help="Years, e.g. 1929-2026, 2024 or 1990,1995-1999.")
-def backfill(target: str, years: str | None) -> None:
-    _quiet_dagster_warnings()
-    from festival_pipeline.operations import SelectionError
-    from festival_pipeline.operations import backfill as operation
+@click.option("--accept-shrink", is_flag=True,
+              help="Write years even when the source now lists a whole category, more than 10 % of the "
+                   "nominations, or an edition less (the site really changed).")
+@click.option("--webserver", "webserver_url", metavar="URL",
+              help="The Dagster webserver of a running deployment (default: `festival-pipeline dev`'s, else one "
+                   "started for this command).")
+def backfill(target: str, years: str | None, accept_shrink: bool, webserver_url: str | None) -> None:
+    from festival_pipeline.services import DagsterStack
 
+    environment = _environment()
+    # the services start while this process imports the definitions and plans
+    stack = DagsterStack(environment.env, environment.dagster_home, settings.pipeline_home(), webserver_url).start()
     try:
-        targets = operation.plan(target, years)
-    except SelectionError as exc:
-        raise click.BadParameter(str(exc)) from None
-    env = dagster_env.prepare()
-    database_url = _festival_database_url()
-    results = operation.run_backfill(env, database_url, targets, _console())
-    failed = [f"{result.label} {year}: {error}" for result in results for year, error in sorted(result.failed.items())]
-    if failed:
-        click.echo(f"{len(failed)} partition(s) failed:", err=True)
-        for line in failed:
+        from festival_pipeline.operations import SelectionError
+        from festival_pipeline.operations import backfill as operation
+
+        try:
+            targets = operation.plan(target, years)
+        except SelectionError as exc:
+            raise click.BadParameter(str(exc)) from None
+    except BaseException:
+        stack.close()
+        raise
+    report = operation.run_backfill(environment, stack, targets, _console(), accept_shrink=accept_shrink)
+    if report.failed:
+        click.echo(f"{len(report.failed)} partition(s) failed (backfill {', '.join(report.backfill_ids)}):", err=True)
+        for line in report.failed:
             click.echo(f"  {line}", err=True)
         raise SystemExit(1)
-    click.echo(f"all {sum(len(r.keys) for r in results)} partition(s) landed")
+    click.echo(f"all {sum(len(r.keys) for r in report.results)} partition(s) landed "
+               f"(backfill {', '.join(report.backfill_ids)}: {report.final_status.lower()})")
 
 
 def _console() -> Console:
@@ -76,22 +152,6 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
-def _quiet_dagster_warnings() -> None:
-    """The asset definitions emit a BetaWarning per asset on import; not news to an operator."""
-    import warnings
-
-    from dagster import BetaWarning, PreviewWarning
-
-    warnings.filterwarnings("ignore", category=BetaWarning)
-    warnings.filterwarnings("ignore", category=PreviewWarning)
-
-
-def _festival_database_url() -> str:
-    from festival_pipeline.database.connection import resolve_database_urls
-
-    return resolve_database_urls().festival
-
-
 @cli.command(help="What the database holds per festival, year and edition: missing, failed (with the error), "
              "no-edition, nothing-to-import, announced-not-awarded or complete; rows, match rates, staleness.")
 @click.option("--festival", "target", default="all", show_default=True, help="A festival slug, `oscars` or `all`.")
@@ -99,8 +159,7 @@ def _festival_database_url() -> str:
 @click.option("--format", "output_format", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)
 def status(target: str, years: str | None, output_format: str) -> None:
-    _quiet_dagster_warnings()
-    from festival_pipeline.database import migrate
+    from festival_pipeline.database import connection, migrate
     from festival_pipeline.operations import SelectionError, parse_years, resolve_festivals
     from festival_pipeline.operations import status as operation
 
@@ -109,7 +168,7 @@ def status(target: str, years: str | None, output_format: str) -> None:
         wanted = parse_years(years) if years else None
     except SelectionError as exc:
         raise click.BadParameter(str(exc)) from None
-    database_url = _festival_database_url()
+    database_url = connection.resolve_database_urls(settings.database_settings()).festival
     migrate.upgrade(database_url)  # a fresh database has no tables yet; status then shows every year missing
     rows = operation.status_rows(database_url, festivals, wanted)
     operation.render(rows, output_format, _console())
@@ -125,7 +184,7 @@ def db() -> None:
 def db_url(which: str | None) -> None:
     from festival_pipeline.database.connection import resolve_database_urls
 
-    urls = resolve_database_urls()
+    urls = resolve_database_urls(settings.database_settings())
     click.echo(urls.dagster if which == "dagster" else urls.festival)
 
 
@@ -134,7 +193,7 @@ def db_upgrade() -> None:
     from festival_pipeline.database import migrate
     from festival_pipeline.database.connection import redact, resolve_database_urls
 
-    url = resolve_database_urls().festival
+    url = resolve_database_urls(settings.database_settings()).festival
     before, after = migrate.upgrade(url)
     if before == after:
         click.echo(f"{redact(url)} is up to date (revision {after})")
@@ -146,9 +205,10 @@ def db_upgrade() -> None:
 def db_stop() -> None:
     from festival_pipeline.database.embedded import EmbeddedPostgres
 
-    if settings.external_database_url():
+    database = settings.database_settings()
+    if database.festival_url:
         raise ConfigurationError("FESTIVAL_DATABASE_URL is set: the external server is not ours to stop")
-    stopped = EmbeddedPostgres(settings.pipeline_home(), settings.embedded_port()).stop()
+    stopped = EmbeddedPostgres(database.home, database.embedded_port).stop()
     click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 

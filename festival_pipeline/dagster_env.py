@@ -1,19 +1,28 @@
-"""The environment Dagster processes run in: DAGSTER_HOME and the instance's database."""
+"""The Dagster instance festival-pipeline's commands run on: DAGSTER_HOME, its dagster.yaml, and
+the environment Dagster's processes get.
+
+The instance settings are the repo's `dagster.yaml` (the file plain `dagster dev` reads) plus
+PostgreSQL storage on the server that holds the festival tables, in a database of its own
+(`dagster`, or `<name>_dagster` next to an external festival database). A deployment that sets
+DAGSTER_HOME to a folder with its own dagster.yaml keeps it unchanged.
+"""
 
 from __future__ import annotations
 
 import os
-import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from festival_pipeline import settings
+import yaml
+
 from festival_pipeline.database import connection, migrate
+from festival_pipeline.database.connection import DatabaseSettings
 from festival_pipeline.settings import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-# one pool per source host (the `pool=` of the page assets); limits in dagster.yaml
-SOURCE_POOLS = ("oscars.org", "imdb.com")
-EVENT_BATCH_SIZE = 500  # more than the partitions of any one run
+PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
+POSTGRES_STORAGE = {"storage": {"postgres": {"postgres_url": {"env": PG_URL_VARIABLE}}}}
 
 
 def project_file(name: str) -> Path:
@@ -24,55 +33,39 @@ def project_file(name: str) -> Path:
     return path
 
 
-def prepare() -> dict[str, str]:
-    """Start/migrate the database, lay out DAGSTER_HOME, and return the environment to run Dagster with."""
-    urls = connection.resolve_database_urls()
+@dataclass(frozen=True)
+class DagsterEnvironment:
+    """What a command needs to run Dagster on this project's instance."""
+
+    env: dict[str, str]  # the environment for Dagster processes (DAGSTER_HOME, the storage URL, …)
+    dagster_home: Path
+    festival_url: str
+    dagster_url: str
+
+
+def instance_config() -> dict:
+    """The repo's dagster.yaml with PostgreSQL storage added."""
+    config = yaml.safe_load(project_file("dagster.yaml").read_text()) or {}
+    return {**config, **POSTGRES_STORAGE}
+
+
+def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] | None = None) -> DagsterEnvironment:
+    """Start (or find) the database, migrate it, lay out DAGSTER_HOME, and return the environment."""
+    base = dict(os.environ if environ is None else environ)
+    urls = connection.resolve_database_urls(database)
     migrate.upgrade(urls.festival)
     connection.ensure_database_exists(urls.dagster)
-    home = settings.pipeline_home()
-    dagster_home = home / "dagster_home"
-    dagster_home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(project_file("dagster.yaml"), dagster_home / "dagster.yaml")
-    env = dict(os.environ)
-    env.update(
-        DAGSTER_HOME=str(dagster_home),
-        FESTIVAL_PIPELINE_HOME=str(home),
-        FESTIVAL_DAGSTER_PG_URL=urls.dagster_sqlalchemy,
-        FESTIVAL_DAGSTER_STORAGE=str(home / "dagster_storage"),
-        FESTIVAL_DAGSTER_COMPUTE_LOGS=str(home / "compute_logs"),
-    )
-    # Dagster's opt-in batched event writes: a ranged step's per-partition materializations
-    # (98 for the Oscars) go to the event log in one statement instead of one each
-    env.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))
-    _create_pools(env, urls.dagster)
-    return env
-
-
-def _create_pools(env: dict[str, str], dagster_url: str) -> None:
-    """Create the pools' limit rows up front, once.
-
-    Dagster creates them on first use, and several runs starting together on a fresh instance race
-    on that insert (one fails with a unique violation). Its initializer is not idempotent on
-    PostgreSQL either, so only missing pools are created, under an advisory lock.
-    """
-    from dagster import DagsterInstance
-
-    lock = connection.connect(dagster_url)
-    saved = dict(os.environ)
-    try:
-        with lock.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(hashtext('festival_pipeline.pools'))")
-        os.environ.update(env)
-        with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
-            storage = instance.event_log_storage
-            for pool in set(SOURCE_POOLS) - set(storage.get_concurrency_keys()):
-                storage.initialize_concurrency_limit_to_default(pool)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        lock.close()  # ends the session, which releases the lock
-
-
-def apply(env: dict[str, str]) -> None:
-    """Make this process use the prepared environment (for in-process Dagster calls)."""
-    os.environ.update(env)
+    own_home = base.get("DAGSTER_HOME")
+    if own_home and (Path(own_home) / "dagster.yaml").exists():
+        dagster_home = Path(own_home)  # a deployment's own instance config
+    else:
+        dagster_home = home / "dagster_home"
+        dagster_home.mkdir(parents=True, exist_ok=True)
+        config = yaml.safe_dump(instance_config(), sort_keys=False)
+        target = dagster_home / "dagster.yaml"
+        if not target.exists() or target.read_text() != config:
+            target.write_text(config)
+    env = {**base, "DAGSTER_HOME": str(dagster_home), "FESTIVAL_PIPELINE_HOME": str(home),
+           PG_URL_VARIABLE: urls.dagster_sqlalchemy}
+    return DagsterEnvironment(env=env, dagster_home=dagster_home, festival_url=urls.festival,
+                              dagster_url=urls.dagster)

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from festival_pipeline import settings
 from festival_pipeline.assets.festivals import festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.assets.oscars import oscars_assets
+from festival_pipeline.assets.profiles import profile_assets
 from festival_pipeline.jobs import all_jobs, step_executor
-from festival_pipeline.resources import FestivalDatabase, source_websites_from_env
 from festival_pipeline.schedules import all_schedules
 
 defs = Definitions(
-    assets=[festival_organizations, *oscars_assets, *festival_assets],
-    resources={"festival_db": FestivalDatabase(), "sites": source_websites_from_env()},
+    assets=[festival_organizations, *oscars_assets, *festival_assets, *profile_assets],
+    resources=settings.resources(),
     jobs=all_jobs,
     executor=step_executor,
     schedules=all_schedules,

@@ -1,22 +1,16 @@
-"""One asset job per festival, partitioned like its assets (a yearly partition per edition year;
-Dagster takes the job's partitions from the selected assets).
+"""One asset job per festival, partitioned like its assets, and the step executor.
 
-The backfill command, the schedules and the UI's "Materialize" all go through these jobs,
-so every run of a festival shows up under the same job name.
+The schedules and the UI's "Materialize" go through these jobs, so every run of a festival shows up
+under the same job name; backfills (CLI and UI) are Dagster asset backfills of the same assets.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from dagster import AssetSelection, PartitionsDefinition, define_asset_job, multiprocess_executor
 
 from festival_pipeline.assets.festivals import asset_prefix
 from festival_pipeline.partitions import festival_partitions, oscars_partitions
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, Festival
-
-if TYPE_CHECKING:  # define_asset_job's return type is not exported at the top level
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 OSCARS_GROUP = "oscars"
 
@@ -42,15 +36,18 @@ def festival_partitions_def(festival: Festival) -> PartitionsDefinition:
     return oscars_partitions if festival.is_oscars else festival_partitions(festival.first_edition_year)
 
 
-def _job(festival: Festival) -> UnresolvedAssetJobDefinition:
-    return define_asset_job(
+def festival_selection(festival: Festival) -> AssetSelection:
+    return AssetSelection.groups(festival_group(festival))
+
+
+FESTIVAL_JOBS = {
+    festival.slug: define_asset_job(
         name=job_name(festival),
-        selection=AssetSelection.groups(festival_group(festival)),  # partitioned like these assets
+        selection=festival_selection(festival),  # partitioned like these assets
         description=f"Every {festival.name} asset for the selected years: fetch, parse, write.",
         tags={"festival_pipeline/festival": festival.slug},
     )
-
-
-FESTIVAL_JOBS: dict[str, UnresolvedAssetJobDefinition] = {festival.slug: _job(festival) for festival in FESTIVALS}
+    for festival in FESTIVALS
+}
 oscars_job = FESTIVAL_JOBS[ACADEMY_AWARDS_SLUG]
 all_jobs = list(FESTIVAL_JOBS.values())

@@ -138,3 +138,28 @@ class CeremonyRecord:
             for n in data["nominations"]
         )
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which run produced a stored value, and the backfill it belongs to.
+
+    `lineage` is the backfill a run belongs to, followed back through re-executions ("re-execute
+    failed" makes a new backfill whose root is the original), so a re-execution can write what the
+    run it completes parsed.
+    """
+
+    run_id: str
+    lineage: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedYear:
+    """Every edition of one festival-year as parsed, and by which run: what the write step writes.
+
+    `ceremonies` is empty when the source lists no edition that year.
+    """
+
+    year: int
+    ceremonies: tuple[CeremonyRecord, ...]
+    provenance: Provenance

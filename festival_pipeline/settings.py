@@ -1,18 +1,26 @@
 """Every setting the pipeline reads from the environment, in one place.
 
-Credentials and URLs come only from the environment (or a git-ignored `.env` that the
-user sources); nothing secret is written into files the project tracks.
+Nothing else in festival_pipeline reads `os.environ`: resources are plain config fields
+(`festival_pipeline.resources`), filled here from the environment when the code location loads;
+secrets (database URLs with passwords, API keys) become `dagster.EnvVar`s, so Dagster resolves them in
+the process that uses them and never shows or stores their values. README "Environment variables"
+lists every variable.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from festival_pipeline.database.connection import DatabaseSettings
 
 DEFAULT_OSCARS_BASE_URL = "https://www.oscars.org"
 DEFAULT_IMDB_BASE_URL = "https://www.imdb.com"
 DEFAULT_EMBEDDED_PORT = 54329
+DEFAULT_PIPELINE_HOME = ".festival_pipeline"
 FESTIVAL_DATABASE_NAME = "festival"
 DAGSTER_DATABASE_NAME = "dagster"
 
@@ -21,19 +29,23 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
-def pipeline_home() -> Path:
+def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def _get(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name, "").strip()
+    return value or None
+
+
+def pipeline_home(environ: Mapping[str, str] | None = None) -> Path:
     """Where local state lives: the embedded database, Dagster's home, logs."""
-    return Path(os.environ.get("FESTIVAL_PIPELINE_HOME", ".festival_pipeline")).expanduser().resolve()
+    raw = _get(_environ(environ), "FESTIVAL_PIPELINE_HOME") or DEFAULT_PIPELINE_HOME
+    return Path(raw).expanduser().resolve()
 
 
-def external_database_url() -> str | None:
-    """`FESTIVAL_DATABASE_URL` when the user runs their own PostgreSQL, else None."""
-    url = os.environ.get("FESTIVAL_DATABASE_URL", "").strip()
-    return url or None
-
-
-def embedded_port() -> int:
-    raw = os.environ.get("FESTIVAL_EMBEDDED_PG_PORT", str(DEFAULT_EMBEDDED_PORT))
+def _port(environ: Mapping[str, str]) -> int:
+    raw = _get(environ, "FESTIVAL_EMBEDDED_PG_PORT") or str(DEFAULT_EMBEDDED_PORT)
     try:
         port = int(raw)
     except ValueError as exc:
@@ -43,14 +55,78 @@ def embedded_port() -> int:
     return port
 
 
-@dataclass(frozen=True)
-class SourceUrls:
-    oscars: str
-    imdb: str
+def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
+    """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (external server), else the embedded
+    server under FESTIVAL_PIPELINE_HOME on FESTIVAL_EMBEDDED_PG_PORT."""
+    from festival_pipeline.database.connection import DatabaseSettings
 
-    @classmethod
-    def from_env(cls) -> SourceUrls:
-        return cls(
-            oscars=os.environ.get("OSCARS_BASE_URL", DEFAULT_OSCARS_BASE_URL).rstrip("/"),
-            imdb=os.environ.get("IMDB_BASE_URL", DEFAULT_IMDB_BASE_URL).rstrip("/"),
-        )
+    env = _environ(environ)
+    return DatabaseSettings(
+        festival_url=_get(env, "FESTIVAL_DATABASE_URL"),
+        dagster_url=_get(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
+        home=pipeline_home(env),
+        embedded_port=_port(env),
+    )
+
+
+# FESTIVAL_HTTP_* → fields of SourceWebsites (a number unless noted)
+_HTTP_FIELDS: dict[str, tuple[str, type]] = {
+    "FESTIVAL_HTTP_USER_AGENT": ("user_agent", str),
+    "FESTIVAL_HTTP_REQUESTS_PER_SECOND": ("requests_per_second", float),
+    "FESTIVAL_HTTP_TIMEOUT": ("timeout_seconds", float),
+    "FESTIVAL_HTTP_MAX_RETRIES": ("max_retries", int),
+    "FESTIVAL_HTTP_BACKOFF_FACTOR": ("backoff_factor", float),
+    "FESTIVAL_HTTP_BACKOFF_MAX": ("backoff_max", float),
+    "FESTIVAL_HTTP_HOST_RATES": ("host_rates", str),
+}
+
+
+def _typed(name: str, raw: str, kind: type) -> Any:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
+
+
+def websites_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The SourceWebsites fields set in the environment (unset ones keep the resource's defaults)."""
+    env = _environ(environ)
+    config: dict[str, Any] = {
+        "oscars_base_url": (_get(env, "OSCARS_BASE_URL") or DEFAULT_OSCARS_BASE_URL).rstrip("/"),
+        "imdb_base_url": (_get(env, "IMDB_BASE_URL") or DEFAULT_IMDB_BASE_URL).rstrip("/"),
+    }
+    for variable, (field, kind) in _HTTP_FIELDS.items():
+        raw = _get(env, variable)
+        if raw is not None:
+            config[field] = _typed(variable, raw, kind)
+    return config
+
+
+def resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resources of the code location, configured from the environment."""
+    from dagster import EnvVar
+
+    from festival_pipeline.io_managers import (
+        FestivalTablesIOManager,
+        ParsedCeremoniesIOManager,
+        ProfilesIOManager,
+        RawPagesIOManager,
+    )
+    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+
+    env = _environ(environ)
+    database = database_settings(env)
+    festival_db = FestivalDatabase(
+        # a URL holds a password: Dagster resolves the variable where it is used and never shows it
+        database_url=EnvVar("FESTIVAL_DATABASE_URL") if database.festival_url else None,
+        pipeline_home=str(database.home),
+        embedded_port=database.embedded_port,
+    )
+    return {
+        "festival_db": festival_db,
+        "sites": SourceWebsites(**websites_config(env)),
+        "raw_pages_io_manager": RawPagesIOManager(festival_db=festival_db),
+        "parsed_ceremonies_io_manager": ParsedCeremoniesIOManager(festival_db=festival_db),
+        "festival_tables_io_manager": FestivalTablesIOManager(festival_db=festival_db),
+        "profiles_io_manager": ProfilesIOManager(festival_db=festival_db),
+    }

@@ -150,35 +150,47 @@ def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: py
     """A real Dagster instance stored in PostgreSQL, laid out as `festival-pipeline dev` does."""
     from dagster import DagsterInstance
 
-    from festival_pipeline import dagster_env
+    from festival_pipeline import dagster_env, settings
 
-    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(tmp_path / "home"))
+    home = tmp_path / "home"
+    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(home))
     monkeypatch.setenv("FESTIVAL_HTTP_REQUESTS_PER_SECOND", "0")
-    for key, value in dagster_env.prepare().items():
-        monkeypatch.setenv(key, value)
-    instance = DagsterInstance.from_config(str(tmp_path / "home" / "dagster_home"))
+    environment = dagster_env.prepare(settings.database_settings(), home)
+    monkeypatch.setenv("DAGSTER_HOME", str(environment.dagster_home))
+    monkeypatch.setenv(dagster_env.PG_URL_VARIABLE, environment.env[dagster_env.PG_URL_VARIABLE])
+    instance = DagsterInstance.from_config(str(environment.dagster_home))
     yield instance
     instance.dispose()
 
 
-def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True):
+def pipeline_resources(sites_url: str) -> dict:
+    """The code location's resources (from the environment), with both sites at `sites_url`."""
+    from festival_pipeline import settings
+    from festival_pipeline.resources import SourceWebsites
+
+    return {**settings.resources(),
+            "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0)}
+
+
+def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True,
+               run_config: dict | None = None, tags: dict | None = None):
     """Materialize the registry, then the Oscar assets for `first` (or the range `first`..`last`)
     against `sites_url` standing in for both oscars.org and IMDb, as one run."""
     from dagster import materialize
 
     from festival_pipeline.assets.organizations import festival_organizations
     from festival_pipeline.assets.oscars import oscars_assets
-    from festival_pipeline.operations.backfill import RANGE_END, RANGE_START
-    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
+    resources = pipeline_resources(sites_url)
     materialize([festival_organizations], instance=instance, resources=resources)
     if last is None:
         return materialize(oscars_assets, partition_key=first, instance=instance, resources=resources,
-                           raise_on_error=raise_on_error)
+                           raise_on_error=raise_on_error, run_config=run_config, tags=tags)
     return materialize(oscars_assets, instance=instance, resources=resources, raise_on_error=raise_on_error,
-                       tags={RANGE_START: first, RANGE_END: last})
+                       run_config=run_config, tags={**(tags or {}), RANGE_START: first, RANGE_END: last})
+
+
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @pytest.fixture

@@ -1,14 +1,33 @@
-"""Glue shared by every festival's assets: failures by year, page links, check results."""
+"""Glue shared by every festival's assets: the years of a step, their failures, the IMDb edition
+list, check results."""
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, AssetKey, Failure, MetadataValue
-from psycopg2.extensions import cursor as Cursor
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Generic, TypeVar
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    Failure,
+    MetadataValue,
+)
 
 from festival_pipeline.checks import rules
-from festival_pipeline.database import archive, outcomes
+from festival_pipeline.database import outcomes, partition_pages, snapshots
+from festival_pipeline.database.archive import ArchivedPage, FetchContext
 from festival_pipeline.database.organizations import organization_id
+from festival_pipeline.database.partition_pages import YearPages
+from festival_pipeline.model import ParsedYear, Provenance
 from festival_pipeline.parsers import ImdbEditionPage, PageParseError, parse_imdb_edition_page
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 from festival_pipeline.sources import page_store
+
+BACKFILL_TAG = "dagster/backfill"
+ROOT_BACKFILL_TAG = "dagster/root_backfill_id"
 
 # the checks every parsed ceremony gets, before anything is written
 CEREMONY_CHECKS = (
@@ -26,6 +45,93 @@ CEREMONY_CHECKS = (
 NON_BLOCKING_CHECKS = frozenset({"no_duplicate_nominations"})
 
 
+def partition_years(context: AssetExecutionContext) -> list[int]:
+    """The years of this run: one for a single partition, many for a ranged backfill.
+
+    `context.partition_key` raises in a ranged run, so always go through the keys.
+    """
+    return [int(key) for key in context.partition_keys]
+
+
+def provenance(context: AssetExecutionContext) -> Provenance:
+    """This run, and the backfill it belongs to (followed back through re-executions)."""
+    tags = context.run.tags
+    return Provenance(context.run.run_id, tags.get(ROOT_BACKFILL_TAG) or tags.get(BACKFILL_TAG))
+
+
+def fetch_context(context: AssetExecutionContext) -> FetchContext:
+    return FetchContext(run_id=context.run.run_id, backfill_id=context.run.tags.get(BACKFILL_TAG))
+
+
+def describe_failure(exc: Exception) -> str:
+    """One line for import_outcomes: parse errors already name the URL; others get their type."""
+    if isinstance(exc, PageParseError | LookupError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+V = TypeVar("V")
+
+
+class RangeResults(Generic[V]):
+    """The years of one ranged step: the value of each good year, the error of each failed one.
+
+    A year that fails is recorded as failed (import_outcomes, with the error) and the others go on.
+    At the end, when some failed, the good years are stored and reported materialized one by one
+    (`store_and_report`) and the step fails naming the failed years (`failure`): Dagster then shows
+    exactly those years failed — a ranged step's output would otherwise materialize its whole range —
+    and the steps after this one do not run in this run; "re-execute failed" (which the backfill
+    command does by itself) carries the good years on.
+    """
+
+    def __init__(self, context: AssetExecutionContext, festival_db: FestivalDatabase, slug: str, stage: str) -> None:
+        self.context, self.festival_db, self.slug, self.stage = context, festival_db, slug, stage
+        self.values: dict[int, V] = {}
+        self._metadata: dict[int, tuple[dict[str, object], dict[AssetKey, Mapping[str, object]]]] = {}
+        self.failures: dict[int, str] = {}
+
+    def ok(self, year: int, value: V, metadata: Mapping[str, object] | None = None,
+           per_asset: Mapping[AssetKey, Mapping[str, object]] | None = None) -> None:
+        """A good year, with its materialization metadata (the same for every asset of the step,
+        or `per_asset`)."""
+        self.values[year] = value
+        self._metadata[year] = (dict(metadata or {}), dict(per_asset or {}))
+
+    def metadata(self, year: int, asset_key: AssetKey) -> dict[str, object]:
+        common, per_asset = self._metadata[year]
+        return dict(per_asset.get(asset_key, common))
+
+    def fail(self, year: int, error: str) -> None:
+        self.failures[year] = error
+        with self.festival_db.transaction() as cursor:
+            outcomes.record_year_failure(cursor, organization_id=organization_id(cursor, self.slug), year=year,
+                                         error=error, run_id=self.context.run.run_id)
+
+    def fail_all(self, years: Iterable[int], error: str) -> None:
+        for year in years:
+            self.fail(year, error)
+
+    def add_partition_metadata(self, asset_keys: Iterable[AssetKey]) -> None:
+        """Per-year metadata on each year's materialization (when no year failed)."""
+        for asset_key in asset_keys:
+            for year in self.values:
+                self.context.add_asset_metadata(self.metadata(year, asset_key), asset_key=asset_key,
+                                                partition_key=str(year))
+
+    def store_and_report(self, asset_keys: Iterable[AssetKey],
+                         store: Callable[[dict[int, V], dict[int, str]], None]) -> Iterator[AssetMaterialization]:
+        """When some years failed: store the good years' values and the failures (`store`), and
+        report each good year materialized on its own (the step then fails, see `failure`)."""
+        store(self.values, self.failures)
+        for asset_key in asset_keys:
+            for year in sorted(self.values):
+                yield AssetMaterialization(asset_key=asset_key, partition=str(year),
+                                           metadata=self.metadata(year, asset_key))
+
+    def failure(self) -> Failure:
+        return fail_for_years(self.stage, self.failures)
+
+
 def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:
     """One loud failure naming every year that failed, raised after the others were processed."""
     years = ", ".join(str(year) for year in sorted(failures))
@@ -36,74 +142,57 @@ def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:
     )
 
 
-def describe_failure(exc: Exception) -> str:
-    """One line for import_outcomes: parse errors already name the URL; others get their type."""
-    if isinstance(exc, PageParseError | archive.PageNotArchived):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-def record_failure(
-    festival_db: FestivalDatabase, context: AssetExecutionContext, slug: str, year: int, error: str, edition: int = 1
-) -> None:
-    with festival_db.transaction() as cursor:
-        outcomes.record_outcome(
-            cursor, organization_id=organization_id(cursor, slug), year=year, edition=edition,
-            status=outcomes.FAILED, error=error, run_id=context.run.run_id,
-        )
-
-
-def link_page(cursor: Cursor, slug: str, year: int, edition: int, role: str, stored: page_store.StoredPage) -> None:
-    archive.link_partition_page(
-        cursor, organization_id=organization_id(cursor, slug), year=year, edition=edition, role=role,
-        url=stored.page.url, raw_page_id=stored.page.id,
-    )
-
-
-def page_metadata(pages: list[page_store.StoredPage], fetched: int) -> dict[str, object]:
-    metadata: dict[str, object] = {
-        "pages": len(pages),
-        "pages_fetched": fetched,
-        "pages_from_archive": sum(1 for p in pages if not p.fetched),
-        "bytes": sum(len(p.page.body) for p in pages),
-    }
+def page_metadata(pages: Mapping[int, ArchivedPage], fetched: int) -> dict[str, object]:
+    """A year's pages as materialization metadata: URL, hash, status, when (and how many were fetched)."""
+    metadata: dict[str, object] = {"pages": len(pages), "pages_fetched": fetched,
+                                   "bytes": sum(len(page.body_zlib) for page in pages.values())}
     if len(pages) == 1:
-        (stored,) = pages
-        metadata.update(url=MetadataValue.url(stored.page.url), sha256=stored.page.sha256,
-                        status=stored.page.status, fetched_at=stored.page.fetched_at.isoformat())
+        (page,) = pages.values()
+        metadata.update(url=MetadataValue.url(page.url), sha256=page.sha256, status=page.status,
+                        fetched_at=page.fetched_at.isoformat())
+    elif pages:
+        metadata["urls"] = MetadataValue.json([page.url for _, page in sorted(pages.items())])
     return metadata
 
 
 class EditionList:
-    """An IMDb event's edition list, read once per step from the event page (the latest edition)."""
+    """An IMDb event's edition list, read from the event page (the latest edition), once per backfill.
 
-    def __init__(self, sites: SourceWebsites, festival_db: FestivalDatabase, event_id: str, reparse: bool) -> None:
-        self.sites, self.event_id, self.reparse = sites, event_id, reparse
-        with festival_db.transaction() as cursor:
-            self.stored = page_store.page(sites.http(), cursor, sites.imdb_event_url(event_id), reparse=reparse)
-        self.latest: ImdbEditionPage = parse_imdb_edition_page(self.stored.page.text, self.stored.page.url)
+    The event URL redirects to the latest edition; that page is also the latest edition's own page,
+    so it is never fetched twice. A failure here (blocked, not parseable, no edition list) fails every
+    year of the step: without the list no year can be mapped to its editions.
+    """
+
+    def __init__(self, context: AssetExecutionContext, sites: SourceWebsites, festival_db: FestivalDatabase,
+                 event_id: str) -> None:
+        self.sites, self.festival_db, self.event_id = sites, festival_db, event_id
+        self.fetched_by = fetch_context(context)
+        self.event_url = sites.imdb_event_url(event_id)
+        stored = page_store.fetch_once_per_backfill(sites.http(), festival_db, self.event_url, self.fetched_by)
+        self.stored = stored
+        self.latest: ImdbEditionPage = parse_imdb_edition_page(stored.page.text, stored.page.url)
         self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
-        self.fetched = 1 if self.stored.fetched else 0
+        self.fetched = 1 if stored.fetched else 0
 
-    def edition_page(self, cursor: Cursor, year: int, instance: int) -> page_store.StoredPage:
+    def edition_page(self, year: int, instance: int) -> ArchivedPage:
         """The edition's page; the latest edition is the event page itself, never fetched twice."""
         url = self.sites.imdb_edition_url(self.event_id, year, instance)
         if url == self.latest_url:
-            return self.stored
-        stored = page_store.page(self.sites.http(), cursor, url, reparse=self.reparse)
-        self.fetched += 1 if stored.fetched else 0
-        return stored
+            return self.stored.page
+        stored = page_store.fetch_and_archive(self.sites.http(), self.festival_db, url, self.fetched_by)
+        self.fetched += 1
+        return stored.page
 
 
-def check_results(asset_key: AssetKey, per_partition: dict[str, list[rules.RuleOutcome]]) -> list[AssetCheckResult]:
-    """One result per rule over the run's partitions; failing partitions are named in metadata."""
+def check_results(asset_key: AssetKey, per_edition: dict[str, list[rules.RuleOutcome]]) -> list[AssetCheckResult]:
+    """One result per rule over the run's editions; failing editions are named in metadata."""
     results = []
     for name, _ in CEREMONY_CHECKS:
-        failing = {p: o for p, outs in per_partition.items() for o in outs if o.name == name and not o.passed}
-        metadata: dict[str, object] = {"partitions_checked": len(per_partition),
-                                       "partitions_failing": sorted(failing)}
-        if len(per_partition) == 1:
-            (outs,) = per_partition.values()
+        failing = {p: o for p, outs in per_edition.items() for o in outs if o.name == name and not o.passed}
+        metadata: dict[str, object] = {"editions_checked": len(per_edition),
+                                       "editions_failing": MetadataValue.json(sorted(failing))}
+        if len(per_edition) == 1:
+            (outs,) = per_edition.values()
             for outcome in (o for o in outs if o.name == name):
                 for key, value in outcome.metadata.items():
                     if value is not None:
@@ -116,3 +205,38 @@ def check_results(asset_key: AssetKey, per_partition: dict[str, list[rules.RuleO
             severity=AssetCheckSeverity.ERROR if blocking or not failing else AssetCheckSeverity.WARN,
         ))
     return results
+
+
+def check_edition_identity(page: ImdbEditionPage, year: int, instance: int) -> None:
+    """The IMDb page is the edition its URL names (a site that serves another year's edition under
+    this URL must fail, not write that edition as this year's)."""
+    if (page.year, page.instance) != (year, instance):
+        raise PageParseError(page.url, f"the page shows edition {page.year}/{page.instance}, "
+                                       f"expected {year}/{instance}")
+
+
+def store_pages(festival_db: FestivalDatabase, slug: str, role: str, prov: Provenance) -> Callable[
+        [dict[int, YearPages], dict[int, str]], None]:
+    """The page IO manager's storage, for the years of a step that partly failed."""
+    def store(good: dict[int, YearPages], failed: dict[int, str]) -> None:
+        with festival_db.transaction() as cursor:
+            org_id = organization_id(cursor, slug)
+            for year_pages in good.values():
+                partition_pages.store_year(cursor, organization_id=org_id, year_pages=year_pages, role=role)
+            for year, error in failed.items():
+                partition_pages.store_failure(cursor, organization_id=org_id, year=year, role=role, error=error,
+                                              provenance=prov)
+    return store
+
+
+def store_parses(festival_db: FestivalDatabase, slug: str, prov: Provenance) -> Callable[
+        [dict[int, ParsedYear], dict[int, str]], None]:
+    """The parsed-ceremony IO manager's storage, for the years of a step that partly failed."""
+    def store(good: dict[int, ParsedYear], failed: dict[int, str]) -> None:
+        with festival_db.transaction() as cursor:
+            org_id = organization_id(cursor, slug)
+            for parsed in good.values():
+                snapshots.store_year(cursor, org_id, parsed)
+            for year, error in failed.items():
+                snapshots.store_failure(cursor, org_id, year, error, prov)
+    return store

@@ -1,15 +1,20 @@
-"""Metadata shown in the Dagster UI: counts, match rates and short markdown previews."""
+"""Metadata shown in the Dagster UI, per year: counts, match rates and a short markdown preview.
+
+Everything here is per partition (`context.add_asset_metadata(..., partition_key=…)`): a ranged run
+materializes each year with that year's own numbers, never the range's totals.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Sequence
 
 from dagster import MetadataValue
 
 from festival_pipeline.model import CeremonyRecord
 
 PREVIEW_CATEGORIES = 30
+RATE_KEYS = ("nomination_match_rate", "film_id_rate", "person_id_rate")
 
 
 def _rate(stats: dict, key: str) -> float | None:
@@ -35,32 +40,21 @@ def ceremony_preview(record: CeremonyRecord) -> str:
     return "\n".join(line.replace("\n", " ") for line in lines)
 
 
-def range_summary(records: Mapping[str, CeremonyRecord]) -> dict[str, object]:
-    """Totals over the run's editions (keyed "year" or "year/edition"), plus a table when there are several."""
-    nominations = sum(len(r.nominations) for r in records.values())
-    matched = sum(int(r.match_stats.get("nominations_matched", 0)) for r in records.values())
-    # the match rate is over the nominations oscars.org lists (IMDb-only ones have nothing to match)
-    matchable = sum(int(r.match_stats.get("oscars_org_nominations", 0)) for r in records.values())
+def ceremony_metadata(records: Sequence[CeremonyRecord]) -> dict[str, object]:
+    """One year's parsed editions: counts, match rates (Oscars), and a preview of the first edition."""
     metadata: dict[str, object] = {
-        "ceremonies": len(records),
-        "categories": sum(len(r.categories) for r in records.values()),
-        "nominations": nominations,
-        "winners": sum(n.won for r in records.values() for n in r.nominations),
-        "nomination_match_rate": round(matched / matchable, 4) if matchable else None,
+        "editions": len(records),
+        "categories": sum(len(r.categories) for r in records),
+        "nominations": sum(len(r.nominations) for r in records),
+        "winners": sum(n.won for r in records for n in r.nominations),
     }
     if len(records) == 1:
-        (record,) = records.values()
-        for key in ("nomination_match_rate", "film_id_rate", "person_id_rate"):
-            metadata[key] = _rate(record.match_stats, key)
+        (record,) = records
+        for key in RATE_KEYS:
+            if (rate := _rate(record.match_stats, key)) is not None:
+                metadata[key] = rate
         metadata["match_stats"] = MetadataValue.json(
-            {k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}
-        )
-    elif records:
-        rows = ["| edition | categories | nominations | winners | match rate |", "|---:|---:|---:|---:|---:|"]
-        for label, record in sorted(records.items()):
-            rows.append(
-                f"| {label} | {len(record.categories)} | {len(record.nominations)} | "
-                f"{sum(n.won for n in record.nominations)} | {_rate(record.match_stats, 'nomination_match_rate')} |"
-            )
-        metadata["per_year"] = MetadataValue.md("\n".join(rows))
+            {k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)})
+    if records:
+        metadata["preview"] = MetadataValue.md(ceremony_preview(records[0]))
     return metadata

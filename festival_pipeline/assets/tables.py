@@ -1,35 +1,73 @@
-"""The write stage, shared by every festival: parsed ceremonies → the three festival_* tables."""
+"""The write stage, shared by every festival: parsed ceremonies → the three festival_* tables.
 
+One multi-asset per festival writes `festival_ceremonies`, `festival_categories` and
+`festival_nominations` together: every edition of a year in ONE transaction across the three
+tables (a year is replaced whole or not at all). The assets load as DataFrames through
+`FestivalTablesIOManager`.
+"""
+
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetIn,
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    BackfillPolicy,
-    Failure,
+    Config,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
     multi_asset,
 )
 from psycopg2.extensions import cursor as Cursor
+from pydantic import Field
 
+from festival_pipeline.assets.common import RangeResults, partition_years, provenance
 from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.assets.reporting import ceremony_preview
-from festival_pipeline.checks import rules
-from festival_pipeline.database import outcomes, snapshots
+from festival_pipeline.database import outcomes
 from festival_pipeline.database.ceremony_writer import WriteResult, write_ceremony
 from festival_pipeline.database.introspection import table_schema
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.model import CeremonyRecord
-from festival_pipeline.partitions import partition_years
+from festival_pipeline.io_managers.common import FESTIVAL_METADATA
+from festival_pipeline.model import CeremonyRecord, ParsedYear, Provenance
+from festival_pipeline.partitions import RANGE_POLICY
 from festival_pipeline.resources import FestivalDatabase
 
 TABLES = ("festival_ceremonies", "festival_categories", "festival_nominations")
+ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
+
+
+class WriteConfig(Config):
+    """How the write step treats what it is given."""
+
+    accept_shrink: bool = Field(
+        default=False,
+        description="Write a year even when it removes a whole category, more than 10 % of its nominations, "
+                    "all of them, or an edition (the source really changed). Also set by the run tag "
+                    f"`{ACCEPT_SHRINK_TAG}: true` (festival-pipeline backfill --accept-shrink).")
+    use_stored_parse: bool = Field(
+        default=False,
+        description="Write the latest stored parse of each year even when neither this run nor its backfill "
+                    "made it (materializing only the table assets).")
+
+
+@dataclass
+class YearWrite:
+    """What the write of one year did, per edition."""
+
+    year: int
+    editions: list[tuple[CeremonyRecord, WriteResult]] = field(default_factory=list)
+
+    @property
+    def nominations(self) -> int:
+        return sum(result.nominations for _, result in self.editions)
 
 
 def _status(record: CeremonyRecord) -> str:
@@ -38,29 +76,67 @@ def _status(record: CeremonyRecord) -> str:
     return outcomes.ANNOUNCED_NOT_AWARDED if record.announced_not_awarded else outcomes.COMPLETE
 
 
-def _write_one(cursor: Cursor, org_id: int, record: CeremonyRecord, require_winners: bool, run_id: str) -> WriteResult:
-    label = f"{record.organization_slug} {record.year}/{record.edition}"
-    blocking = rules.blocking_failures(rules.evaluate(record, match_rate_floor=0.0, require_winners=require_winners))
-    if blocking:
-        raise Failure(f"{label}: refusing to write a ceremony that fails {blocking[0].name}")
-    result = write_ceremony(cursor, record, scraped_at=datetime.now(UTC))
-    if result.nominations != len(record.nominations):  # raising rolls the partition back
-        raise Failure(f"{label}: wrote {result.nominations} nominations, parsed {len(record.nominations)}")
-    outcomes.record_outcome(
-        cursor, organization_id=org_id, year=record.year, edition=record.edition, status=_status(record),
-        details={"nominations": result.nominations, "categories": result.categories,
-                 "winners": sum(n.won for n in record.nominations),
-                 **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
-        run_id=run_id,
+def parse_is_usable(parsed: ParsedYear, year: int, current: Provenance, use_stored_parse: bool) -> str | None:
+    """Why the write step must not write `parsed` as `year`, or None.
+
+    It writes what the parse step of the same run produced — or of the same backfill, so that
+    "re-execute failed" can finish a year whose parse landed in an earlier run of it — or a stored
+    parse the operator asked for (`use_stored_parse`).
+    """
+    if any(record.year != year for record in parsed.ceremonies):
+        shown = sorted({record.year for record in parsed.ceremonies})
+        return f"the stored parse of {year} holds editions of {shown}"
+    made_by = parsed.provenance
+    same_run = made_by.run_id == current.run_id
+    same_backfill = made_by.lineage is not None and made_by.lineage == current.lineage
+    if same_run or same_backfill or use_stored_parse:
+        return None
+    return (f"the stored parse of {year} was made by run {made_by.run_id}, not by this run or its backfill: "
+            "materialize the parse asset with the tables, or set use_stored_parse: true")
+
+
+def write_year(cursor: Cursor, org_id: int, parsed: ParsedYear, run_id: str) -> YearWrite:
+    """Replace the year's rows with `parsed` (the caller's transaction) and record its outcome."""
+    scraped_at = datetime.now(UTC)
+    written = YearWrite(parsed.year)
+    for record in parsed.ceremonies:
+        result = write_ceremony(cursor, record, scraped_at=scraped_at)
+        written.editions.append((record, result))
+        outcomes.record_outcome(
+            cursor, organization_id=org_id, year=record.year, edition=record.edition, status=_status(record),
+            details={"nominations": result.nominations, "categories": result.categories,
+                     "winners": sum(n.won for n in record.nominations),
+                     **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
+            run_id=run_id,
+        )
+    if not parsed.ceremonies:
+        outcomes.record_outcome(cursor, organization_id=org_id, year=parsed.year, edition=1,
+                                status=outcomes.NO_EDITION, run_id=run_id)
+    return written
+
+
+def _year_metadata(cursor: Cursor, written: YearWrite) -> dict[str, dict[str, object]]:
+    """Per table, the year's numbers as they are in the database after the write."""
+    ceremony_ids = [result.ceremony_id for _, result in written.editions]
+    cursor.execute(
+        """SELECT count(*), count(*) FILTER (WHERE won), count(DISTINCT category_id)
+           FROM festival_nominations WHERE ceremony_id = ANY(%s)""",
+        (ceremony_ids,),
     )
-    return result
+    rows, winners, categories = cursor.fetchone()
+    changes = {k: sum(getattr(result, k) for _, result in written.editions) for k in ("inserted", "updated", "deleted")}
+    editions = [f"{record.year}/{record.edition}" for record, _ in written.editions]
+    return {
+        "festival_ceremonies": {"dagster/row_count": len(ceremony_ids), "editions": MetadataValue.json(editions)},
+        "festival_categories": {"dagster/row_count": categories},
+        "festival_nominations": {"dagster/row_count": rows, "winners": winners, **changes},
+    }
 
 
 def build_table_assets(
     *, prefix: str, slug: str, label: str, partitions_def: PartitionsDefinition, upstream: AssetKey, group: str,
-    require_winners: bool,
 ) -> AssetsDefinition:
-    """The three table assets of one festival, written together: one transaction per edition."""
+    """The three table assets of one festival, written together: one transaction per year."""
     keys = {table: AssetKey([prefix, table]) for table in TABLES}
     ceremonies, categories, nominations = (keys[t] for t in TABLES)
 
@@ -68,82 +144,112 @@ def build_table_assets(
         name=f"{prefix}_festival_tables",
         specs=[
             AssetSpec(key, deps=[upstream, festival_organizations], group_name=group, kinds={"postgres"},
-                      description=f"{label} rows of {table}.",
-                      metadata={"dagster/table_name": table})
+                      description=f"{label} rows of {table} (loads as a pandas DataFrame).",
+                      metadata={"dagster/table_name": table, FESTIVAL_METADATA: slug},
+                      ).with_io_manager_key("festival_tables_io_manager")
             for table, key in keys.items()
         ],
+        ins={"parsed": AssetIn(upstream)},
         check_specs=[
-            AssetCheckSpec("rows_written_equal_rows_parsed", asset=nominations,
-                           description="Nomination rows in the table equal the nominations parsed."),
+            AssetCheckSpec("no_substantial_shrink", asset=nominations, blocking=True,
+                           description="No year loses a whole category, more than 10 % of its nominations, all "
+                                       "of them, or an edition, unless the run accepts it (accept_shrink)."),
             AssetCheckSpec("no_duplicate_nomination_rows", asset=nominations,
                            description="No two nomination rows share category, films, nominees and song."),
-            AssetCheckSpec("one_ceremony_row_per_edition", asset=ceremonies,
-                           description="Each parsed edition has exactly one ceremony row."),
-            AssetCheckSpec("categories_have_nominations", asset=categories,
-                           description="Every category the ceremonies list has nomination rows."),
+            AssetCheckSpec("ceremony_rows_match_editions", asset=ceremonies,
+                           description="Each year written has exactly one ceremony row per edition the source lists."),
+            AssetCheckSpec("no_orphan_categories", asset=categories,
+                           description="Every category of the festival has nomination rows."),
         ],
         partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
+        backfill_policy=RANGE_POLICY,
     )
-    def festival_tables(context: AssetExecutionContext, festival_db: FestivalDatabase):
-        written: list[tuple[CeremonyRecord, WriteResult]] = []
+    def festival_tables(
+        context: AssetExecutionContext, config: WriteConfig, festival_db: FestivalDatabase,
+        parsed: dict[int, ParsedYear],
+    ) -> Iterator:
+        current = provenance(context)
+        accept_shrink = config.accept_shrink or context.run.tags.get(ACCEPT_SHRINK_TAG, "").lower() == "true"
+        results: RangeResults[YearWrite] = RangeResults(context, festival_db, slug, f"writing {label}")
+        refused: dict[int, str] = {}
         for year in partition_years(context):
-            with festival_db.transaction() as cursor:
-                org_id = organization_id(cursor, slug)
-                for record in snapshots.load_year(cursor, org_id, year):
-                    written.append((record, _write_one(cursor, org_id, record, require_winners, context.run.run_id)))
-        yield from _results(festival_db, keys, written)
+            if why := parse_is_usable(parsed[year], year, current, config.use_stored_parse):
+                results.fail(year, why)
+                continue
+            try:
+                with festival_db.transaction() as cursor:
+                    org_id = organization_id(cursor, slug)
+                    written = write_year(cursor, org_id, parsed[year], current.run_id)
+                    per_table = _year_metadata(cursor, written)
+            except Exception as exc:
+                results.fail(year, f"{type(exc).__name__}: {exc}")
+                continue
+            results.ok(year, written, per_asset={keys[table]: metadata for table, metadata in per_table.items()})
+        checks = _checks(festival_db, slug, keys, results, refused, accept_shrink)
+        common = _table_metadata(festival_db)
+        if results.failures:
+            yield from results.store_and_report(keys.values(), lambda good, failed: None)
+            yield from checks
+            raise results.failure()
+        results.add_partition_metadata(keys.values())
+        for table, key in keys.items():
+            yield MaterializeResult(asset_key=key, metadata=common[table],
+                                    check_results=[c for c in checks if c.asset_key == key])
 
     return festival_tables
 
 
-def _results(festival_db: FestivalDatabase, keys: dict[str, AssetKey], written: list):
-    ceremony_ids = [result.ceremony_id for _, result in written]
+def _table_metadata(festival_db: FestivalDatabase) -> dict[str, dict[str, object]]:
+    with festival_db.transaction() as cursor:
+        return {table: {"dagster/column_schema": table_schema(cursor, table)} for table in TABLES}
+
+
+def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey], results: RangeResults[YearWrite],
+            refused: dict[int, str], accept_shrink: bool) -> list[AssetCheckResult]:
+    written = list(results.values.values())
+    ceremony_ids = [result.ceremony_id for w in written for _, result in w.editions]
     with festival_db.transaction() as cursor:
         cursor.execute(
             """SELECT count(*), count(DISTINCT (ceremony_id, category_id, film_imdb_ids, nominee_names,
-                                                film_title, details->>'song')),
-                      count(DISTINCT category_id)
+                                                film_title, details->>'song'))
                FROM festival_nominations WHERE ceremony_id = ANY(%s)""",
             (ceremony_ids,),
         )
-        nomination_rows, distinct_rows, categories_used = cursor.fetchone()
-        cursor.execute("SELECT count(*) FROM festival_ceremonies WHERE id = ANY(%s)", (ceremony_ids,))
-        (ceremony_rows,) = cursor.fetchone()
-        schemas = {table: table_schema(cursor, table) for table in TABLES}
-    records = [record for record, _ in written]
-    parsed = sum(len(r.nominations) for r in records)
-    categories_listed = len({(r.organization_slug, *c.key) for r in records for c in r.categories})
-    changes = {k: sum(getattr(w, k) for _, w in written) for k in ("inserted", "updated", "deleted")}
-    common = {table: {"dagster/table_name": table, "dagster/column_schema": schemas[table]} for table in TABLES}
-    yield MaterializeResult(
-        asset_key=keys["festival_ceremonies"],
-        metadata={**common["festival_ceremonies"], "dagster/row_count": ceremony_rows,
-                  "editions": MetadataValue.json(sorted({f"{r.year}/{r.edition}" for r in records}))},
-        check_results=[AssetCheckResult(
-            asset_key=keys["festival_ceremonies"], check_name="one_ceremony_row_per_edition",
-            passed=ceremony_rows == len(written), metadata={"ceremony_rows": ceremony_rows, "editions": len(written)})],
-    )
-    yield MaterializeResult(
-        asset_key=keys["festival_categories"],
-        metadata={**common["festival_categories"], "dagster/row_count": categories_used},
-        check_results=[AssetCheckResult(
-            asset_key=keys["festival_categories"], check_name="categories_have_nominations",
-            passed=categories_used == categories_listed,
-            metadata={"categories_listed": categories_listed, "categories_with_nominations": categories_used})],
-    )
-    preview = ceremony_preview(records[0]) if len(records) == 1 else None
-    yield MaterializeResult(
-        asset_key=keys["festival_nominations"],
-        metadata={**common["festival_nominations"], "dagster/row_count": nomination_rows, "rows_parsed": parsed,
-                  "winners": sum(n.won for r in records for n in r.nominations), **changes,
-                  **({"preview": MetadataValue.md(preview)} if preview else {})},
-        check_results=[
-            AssetCheckResult(asset_key=keys["festival_nominations"], check_name="rows_written_equal_rows_parsed",
-                             passed=nomination_rows == parsed,
-                             metadata={"rows_written": nomination_rows, "rows_parsed": parsed}),
-            AssetCheckResult(asset_key=keys["festival_nominations"], check_name="no_duplicate_nomination_rows",
-                             passed=distinct_rows == nomination_rows,
-                             metadata={"rows": nomination_rows, "distinct": distinct_rows}),
-        ],
-    )
+        rows, distinct_rows = cursor.fetchone()
+        cursor.execute(
+            """SELECT c.year, count(*) FROM festival_ceremonies c
+               WHERE c.organization_id = %s AND c.year = ANY(%s) GROUP BY c.year""",
+            (organization_id(cursor, slug), [w.year for w in written]),
+        )
+        ceremony_rows = dict(cursor.fetchall())
+        cursor.execute(
+            """SELECT cat.prize_name || ' / ' || cat.name FROM festival_categories cat
+               WHERE cat.organization_id = %s
+                 AND NOT EXISTS (SELECT 1 FROM festival_nominations n WHERE n.category_id = cat.id)
+               ORDER BY 1""",
+            (organization_id(cursor, slug),),
+        )
+        orphans = [name for (name,) in cursor.fetchall()]
+    mismatched = {w.year: (ceremony_rows.get(w.year, 0), len(w.editions)) for w in written
+                  if ceremony_rows.get(w.year, 0) != len(w.editions)}
+    return [
+        AssetCheckResult(
+            asset_key=keys["festival_nominations"], check_name="no_substantial_shrink", passed=not refused,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"refused": MetadataValue.json({str(y): why for y, why in sorted(refused.items())}),
+                      "accept_shrink": accept_shrink}),
+        AssetCheckResult(
+            asset_key=keys["festival_nominations"], check_name="no_duplicate_nomination_rows",
+            passed=distinct_rows == rows, severity=AssetCheckSeverity.WARN,
+            metadata={"rows": rows, "distinct": distinct_rows}),
+        AssetCheckResult(
+            asset_key=keys["festival_ceremonies"], check_name="ceremony_rows_match_editions", passed=not mismatched,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"years_written": len(written),
+                      "mismatched": MetadataValue.json({str(y): {"rows": r, "editions": e}
+                                                        for y, (r, e) in mismatched.items()})}),
+        AssetCheckResult(
+            asset_key=keys["festival_categories"], check_name="no_orphan_categories", passed=not orphans,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"orphans": len(orphans), "examples": MetadataValue.json(orphans[:20])}),
+    ]

@@ -1,13 +1,14 @@
-"""The raw page archive: every fetched page, compressed, with what identifies it.
+"""The raw page archive: every fetch, with what identifies it; bodies stored once per content hash.
 
-A reparse run reads pages from here and fetches nothing.
+Pages are archived right after they are fetched (no transaction is open while fetching), so the
+archive holds what the sites served even when a later step fails.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg2
@@ -16,111 +17,84 @@ from psycopg2.extensions import cursor as Cursor
 from festival_pipeline.parsers.errors import PageParseError
 
 
-class PageNotArchived(LookupError):
-    """A reparse asked for a page that was never fetched."""
-
-
 @dataclass(frozen=True)
 class ArchivedPage:
+    """One archived fetch. The body is kept compressed and decompressed when read, so a
+    step holding a whole range of pages holds them at about a tenth of their size."""
+
     id: int
     url: str
     fetched_at: datetime
     status: int
     headers: dict[str, str]
     sha256: str
-    body: bytes
+    body_zlib: bytes = field(repr=False)
+
+    @property
+    def body(self) -> bytes:
+        return zlib.decompress(self.body_zlib)
 
     @property
     def text(self) -> str:
         """The body as UTF-8; invalid bytes are an error, never replacement characters in names."""
+        body = self.body
         try:
-            return self.body.decode("utf-8")
+            return body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise PageParseError(self.url, f"invalid UTF-8 at byte {exc.start}: {exc.reason}") from exc
 
 
+@dataclass(frozen=True)
+class FetchContext:
+    """Which run (and backfill) fetched a page."""
+
+    run_id: str | None = None
+    backfill_id: str | None = None
+
+
 def store_page(
-    cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str, body: bytes
-) -> int:
+    cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str,
+    body: bytes, fetched_by: FetchContext = FetchContext(),
+) -> ArchivedPage:
     """Record one fetch; the body is stored once per content hash (an unchanged page adds no body)."""
+    compressed = zlib.compress(body, 6)
     cursor.execute(
         """INSERT INTO raw_page_bodies (sha256, size_bytes, body_zlib) VALUES (%s, %s, %s)
            ON CONFLICT (sha256) DO NOTHING""",
-        (sha256, len(body), psycopg2.Binary(zlib.compress(body, 6))),
+        (sha256, len(body), psycopg2.Binary(compressed)),
     )
     cursor.execute(
-        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes)
-           VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-        (url, fetched_at, status, json.dumps(headers), sha256, len(body)),
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, run_id, backfill_id)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (url, fetched_at, status, json.dumps(headers), sha256, len(body), fetched_by.run_id, fetched_by.backfill_id),
     )
-    return cursor.fetchone()[0]
+    return ArchivedPage(cursor.fetchone()[0], url, fetched_at, status, headers, sha256, compressed)
 
 
-def latest_page(cursor: Cursor, url: str) -> ArchivedPage:
-    """The newest archived copy of `url`; PageNotArchived when there is none."""
+_PAGE_COLUMNS = "p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib"
+
+
+def _page(row: tuple) -> ArchivedPage:
+    page_id, url, fetched_at, status, headers, sha256, body_zlib = row
+    return ArchivedPage(page_id, url, fetched_at, status, headers, sha256, bytes(body_zlib))
+
+
+def page_fetched_in_backfill(cursor: Cursor, url: str, backfill_id: str) -> ArchivedPage | None:
+    """The copy of `url` an earlier run of the same backfill fetched, if any (an event's edition list
+    is read by every chunk of a backfill but fetched once)."""
     cursor.execute(
-        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib
-           FROM raw_pages p JOIN raw_page_bodies b ON b.sha256 = p.sha256
-           WHERE p.url = %s ORDER BY p.fetched_at DESC, p.id DESC LIMIT 1""",
-        (url,),
+        f"""SELECT {_PAGE_COLUMNS} FROM raw_pages p JOIN raw_page_bodies b ON b.sha256 = p.sha256
+            WHERE p.backfill_id = %s AND p.url = %s ORDER BY p.fetched_at DESC, p.id DESC LIMIT 1""",
+        (backfill_id, url),
     )
     row = cursor.fetchone()
-    if row is None:
-        raise PageNotArchived(f"{url} is not in the raw page archive; run without reparse to fetch it")
-    page_id, page_url, fetched_at, status, headers, sha256, body = row
-    return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))
+    return _page(row) if row else None
 
 
-def latest_sha256(cursor: Cursor, url: str) -> str | None:
+def pages_by_id(cursor: Cursor, page_ids: list[int]) -> dict[int, ArchivedPage]:
     cursor.execute(
-        "SELECT sha256 FROM raw_pages WHERE url = %s ORDER BY fetched_at DESC, id DESC LIMIT 1", (url,)
+        f"""SELECT {_PAGE_COLUMNS} FROM raw_pages p JOIN raw_page_bodies b ON b.sha256 = p.sha256
+            WHERE p.id = ANY(%s)""",
+        (page_ids,),
     )
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def link_partition_page(
-    cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str, url: str, raw_page_id: int
-) -> None:
-    """Record that partition (organization, year, edition) is built from archived page `raw_page_id`."""
-    cursor.execute(
-        """INSERT INTO partition_pages (organization_id, year, edition, role, url, raw_page_id)
-           VALUES (%s, %s, %s, %s, %s, %s)
-           ON CONFLICT (organization_id, year, edition, role) DO UPDATE SET
-               url = EXCLUDED.url, raw_page_id = EXCLUDED.raw_page_id, linked_at = now()""",
-        (organization_id, year, edition, role, url, raw_page_id),
-    )
-
-
-def partition_page(cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str) -> ArchivedPage:
-    """The archived page a partition is built from; PageNotArchived when its raw asset never ran."""
-    cursor.execute(
-        """SELECT p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib
-           FROM partition_pages l JOIN raw_pages p ON p.id = l.raw_page_id
-           JOIN raw_page_bodies b ON b.sha256 = p.sha256
-           WHERE l.organization_id = %s AND l.year = %s AND l.edition = %s AND l.role = %s""",
-        (organization_id, year, edition, role),
-    )
-    row = cursor.fetchone()
-    if row is None:
-        raise PageNotArchived(
-            f"no {role} page archived for year {year} edition {edition}; materialize the raw page asset first"
-        )
-    page_id, page_url, fetched_at, status, headers, sha256, body = row
-    return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))
-
-
-def partition_editions(cursor: Cursor, *, organization_id: int, year: int, role: str) -> list[int]:
-    """The editions of a year that have a linked page of `role`."""
-    cursor.execute(
-        "SELECT edition FROM partition_pages WHERE organization_id = %s AND year = %s AND role = %s ORDER BY edition",
-        (organization_id, year, role),
-    )
-    return [edition for (edition,) in cursor.fetchall()]
-
-
-def unlink_year(cursor: Cursor, *, organization_id: int, year: int, role: str) -> None:
-    cursor.execute(
-        "DELETE FROM partition_pages WHERE organization_id = %s AND year = %s AND role = %s",
-        (organization_id, year, role),
-    )
+    return {row[0]: _page(row) for row in cursor.fetchall()}

@@ -8,11 +8,11 @@ to FESTIVAL_DAGSTER_DATABASE_URL, or to a `<name>_dagster` database on the same 
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -70,22 +70,29 @@ def _database_name(url: str) -> str:
     return name
 
 
-def resolve_database_urls(start_embedded: bool = True) -> DatabaseUrls:
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Which PostgreSQL to use: an external festival database by URL, else the embedded server."""
+
+    festival_url: str | None = None  # external festival database; None = the embedded server
+    dagster_url: str | None = None  # Dagster's instance; None = `<festival name>_dagster` on the same server
+    home: Path = Path(".festival_pipeline")  # the embedded server's data lives in home/postgres
+    embedded_port: int = settings.DEFAULT_EMBEDDED_PORT
+
+
+def resolve_database_urls(database: DatabaseSettings, start_embedded: bool = True) -> DatabaseUrls:
     """The database URLs to use; starts the embedded server when it is the one in use."""
-    external = settings.external_database_url()
-    if external is not None:
-        festival = to_libpq_url(external)
-        dagster = os.environ.get("FESTIVAL_DAGSTER_DATABASE_URL", "").strip() or _with_database(
-            festival, f"{_database_name(festival)}_dagster"
-        )
+    if database.festival_url:
+        festival = to_libpq_url(database.festival_url)
+        dagster = database.dagster_url or _with_database(festival, f"{_database_name(festival)}_dagster")
         return DatabaseUrls(festival=festival, dagster=to_libpq_url(dagster), embedded=False)
 
     from festival_pipeline.database.embedded import EmbeddedPostgres
 
-    server_manager = EmbeddedPostgres(settings.pipeline_home(), settings.embedded_port())
+    server_manager = EmbeddedPostgres(database.home, database.embedded_port)
     server = server_manager.ensure_running() if start_embedded else server_manager.running()
     if server is None:
-        raise ConfigurationError("the embedded PostgreSQL is not running (festival-pipeline db start)")
+        raise ConfigurationError("the embedded PostgreSQL is not running")
     return DatabaseUrls(
         festival=server.url(settings.FESTIVAL_DATABASE_NAME),
         dagster=server.url(settings.DAGSTER_DATABASE_NAME),

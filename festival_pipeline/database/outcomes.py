@@ -36,3 +36,23 @@ def record_outcome(
                run_id = EXCLUDED.run_id, updated_at = now()""",
         (organization_id, year, edition, status, error, json.dumps(details or {}), run_id),
     )
+
+
+def record_year_failure(cursor: Cursor, *, organization_id: int, year: int, error: str, run_id: str | None) -> None:
+    """Every recorded edition of the year (at least edition 1) failed with `error`; their counts stay."""
+    cursor.execute(
+        """UPDATE import_outcomes SET status = %s, error = %s, run_id = %s, updated_at = now()
+           WHERE organization_id = %s AND year = %s""",
+        (FAILED, error, run_id, organization_id, year),
+    )
+    if cursor.rowcount == 0:
+        record_outcome(cursor, organization_id=organization_id, year=year, edition=1, status=FAILED, error=error,
+                       run_id=run_id)
+
+
+def clear_year(cursor: Cursor, *, organization_id: int, year: int, keep_editions: list[int]) -> None:
+    """Forget the outcomes of editions of the year that no longer exist (after an accepted shrink)."""
+    cursor.execute(
+        "DELETE FROM import_outcomes WHERE organization_id = %s AND year = %s AND NOT (edition = ANY(%s))",
+        (organization_id, year, keep_editions),
+    )

@@ -1,60 +1,62 @@
-"""`festival-pipeline backfill`: materialize years of a festival through the Dagster instance.
+"""`festival-pipeline backfill`: a Dagster asset backfill of festival years, launched and followed
+from the command line.
 
-Each chunk of contiguous years is one ranged run of the festival's asset job, executed by
-`dagster job execute` in a subprocess (the job's multiprocess executor, so oscars.org and
-IMDb are fetched in parallel) and recorded in the instance, so the UI shows the runs and
-the partitions. While a run works, the festival database is polled for progress. When a
-chunk's run fails, every year it left without an outcome (a failing year stops the steps
-after it for the whole range) is rerun alone, so good years still land; the years that
-failed are named with their error.
+The command submits the backfill through the webserver's GraphQL API (as the UI's "Materialize →
+backfill" does), so it is under Overview → Backfills with per-partition status, can be cancelled and
+re-executed there. The daemon launches its runs: ranged runs of at most `partitions.YEARS_PER_RUN`
+years, queued and run side by side, the per-site pools keeping one fetch step per site at a time.
+When `festival-pipeline dev` is not running, the command starts what must run — a code server, a
+webserver and a daemon — for its own duration.
+
+While it runs it shows the years done and failed, pages fetched and rows written (from the festival
+database), and what it waits for. A year that fails does not stop the other years of its run from
+landing: when the backfill leaves failed partitions, the command re-executes them once ("re-execute
+failed"), which carries the good years of a failed run on and retries the failed ones alone.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import NamedTuple
 
-from dagster import DagsterInstance, RunsFilter
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from dagster import AssetKey, DagsterInstance, DagsterRun, RunsFilter
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from festival_pipeline import dagster_env
+from festival_pipeline.dagster_env import DagsterEnvironment
 from festival_pipeline.database import connection, outcomes, status_queries
-from festival_pipeline.jobs import job_name
-from festival_pipeline.operations import (
-    SelectionError,
-    festival_label,
-    parse_years,
-    partition_keys,
-    resolve_festivals,
-)
+from festival_pipeline.definitions import defs
+from festival_pipeline.jobs import festival_group, festival_selection
+from festival_pipeline.operations import SelectionError, festival_label, parse_years, partition_keys, resolve_festivals
+from festival_pipeline.operations.dagster_api import AssetPartitions, BackfillState, DagsterApi
 from festival_pipeline.operations.status import StatusRow, festival_status
+from festival_pipeline.operations.waiting import describe_wait
 from festival_pipeline.registry import Festival
+from festival_pipeline.services import DagsterStack
 
-MAX_CHUNK_YEARS = 25
 POLL_SECONDS = 1.0
-DEFINITIONS_MODULE = "festival_pipeline.definitions"
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+WAIT_REPORT_SECONDS = 2.0
+SOURCE_POOLS = ("oscars.org", "imdb.com")
+BACKFILL_TAG = "dagster/backfill"
 PARTITION_TAG = "dagster/partition"
-BACKFILL_TAG = "festival_pipeline/backfill"
-LAUNCH_TAG = "festival_pipeline/launch"  # finds the run a subprocess created
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+CLI_TAG = "festival_pipeline/cli_backfill"
+ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
+FINALIZE_TIMEOUT_SECONDS = 30.0
 
 
 class BackfillTarget(NamedTuple):
     festival: Festival
     keys: list[str]  # the selected partitions
-    all_keys: list[str]  # every partition of the festival (chunks are contiguous in it)
+    all_keys: list[str]  # every partition of the festival
 
 
 def plan(target: str, years: str | None) -> list[BackfillTarget]:
@@ -80,76 +82,34 @@ def plan(target: str, years: str | None) -> list[BackfillTarget]:
     return targets
 
 
-def chunk_keys(keys: list[str], all_keys: list[str], max_size: int = MAX_CHUNK_YEARS) -> list[list[str]]:
-    """Split `keys` into runs of contiguous partitions (in `all_keys` order), at most `max_size` each.
-
-    A ranged run covers every partition between its ends, so a gap in the selection
-    (1990,1995-1999) starts a new chunk; long stretches are cut into chunks of equal size.
-    """
+def contiguous_ranges(keys: list[str], all_keys: list[str]) -> list[tuple[str, str]]:
+    """`keys` as ranges of contiguous partitions (in `all_keys` order): 1990,1995-1999 → two ranges."""
     position = {key: index for index, key in enumerate(all_keys)}
-    stretches: list[list[str]] = []
+    ranges: list[list[str]] = []
     for key in sorted(keys, key=position.__getitem__):
-        if stretches and position[key] == position[stretches[-1][-1]] + 1:
-            stretches[-1].append(key)
+        if ranges and position[key] == position[ranges[-1][1]] + 1:
+            ranges[-1][1] = key
         else:
-            stretches.append([key])
-    chunks: list[list[str]] = []
-    for stretch in stretches:
-        count = math.ceil(len(stretch) / max_size)
-        size, longer = divmod(len(stretch), count)  # the first `longer` chunks get one key more
-        start = 0
-        for index in range(count):
-            end = start + size + (1 if index < longer else 0)
-            chunks.append(stretch[start:end])
-            start = end
-    return chunks
+            ranges.append([key, key])
+    return [(start, end) for start, end in ranges]
 
 
-def partition_tags(keys: list[str]) -> dict[str, str]:
-    """The run tags selecting `keys`: one partition, or a range for a single ranged run."""
-    if len(keys) == 1:
-        return {PARTITION_TAG: keys[0]}
-    return {RANGE_START: keys[0], RANGE_END: keys[-1]}
+def festival_asset_keys(festival: Festival) -> list[AssetKey]:
+    """Every asset of the festival's group (all partitioned by the festival's years)."""
+    return sorted(festival_selection(festival).resolve(defs.resolve_asset_graph()), key=lambda k: k.to_user_string())
 
 
-def job_execute_command(festival: Festival, tags: dict[str, str]) -> list[str]:
-    return [sys.executable, "-m", "dagster", "job", "execute", "-m", DEFINITIONS_MODULE,
-            "-j", job_name(festival), "--tags", json.dumps(tags)]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def span(keys: list[str]) -> str:
-    return keys[0] if len(keys) == 1 else f"{keys[0]}–{keys[-1]}"
-
-
-@dataclass
-class RunAttempt:
-    keys: list[str]
-    launch_id: str
-    log_path: Path
-    started_at: datetime  # the database's clock, to compare with what the run writes
-    run_id: str | None = None
-    run_status: str = "NOT_FOUND"
-    seconds: float = 0.0
-
-    @property
-    def succeeded(self) -> bool:
-        return self.run_status == "SUCCESS"
+def backfill_partitions(targets: list[BackfillTarget]) -> list[AssetPartitions]:
+    return [
+        AssetPartitions(tuple(key.path), contiguous_ranges(target.keys, target.all_keys))
+        for target in targets for key in festival_asset_keys(target.festival)
+    ]
 
 
 @dataclass
 class FestivalResult:
     festival: Festival
     keys: list[str]
-    attempts: list[RunAttempt] = field(default_factory=list)
     rows: list[StatusRow] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # year → why
 
@@ -158,124 +118,198 @@ class FestivalResult:
         return festival_label(self.festival)
 
 
+@dataclass
+class BackfillReport:
+    backfill_ids: list[str]
+    results: list[FestivalResult]
+    final_status: str
+
+    @property
+    def failed(self) -> list[str]:
+        return [f"{r.label} {year}: {error}" for r in self.results for year, error in sorted(r.failed.items())]
+
+
 class Backfill:
-    """Runs the chunks of one or more festivals and collects what landed."""
+    """One backfill command: launch, follow (with progress and what it waits for), isolate, report."""
 
-    def __init__(self, env: dict[str, str], database_url: str, console: Console,
-                 max_chunk_years: int = MAX_CHUNK_YEARS) -> None:
-        self.env, self.database_url, self.console = env, database_url, console
-        self.max_chunk_years = max_chunk_years
-        self.backfill_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        self.log_dir = Path(env["FESTIVAL_PIPELINE_HOME"]) / "logs" / "backfill" / self.backfill_id
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._instance: DagsterInstance | None = None
+    def __init__(self, environment: DagsterEnvironment, stack: DagsterStack, targets: list[BackfillTarget],
+                 console: Console) -> None:
+        self.environment, self.stack, self.targets, self.console = environment, stack, targets, console
+        self.api = DagsterApi(stack.url)
+        self.instance = DagsterInstance.from_config(str(environment.dagster_home))
+        self.database_url = environment.festival_url
+        self.started_at = self._now()
+        self.total_years = sum(len(t.keys) for t in targets)
 
-    # --- one festival -----------------------------------------------------------------
-    def run_festival(self, festival: Festival, keys: list[str], all_keys: list[str]) -> FestivalResult:
-        result = FestivalResult(festival, keys)
-        started = self._now()
-        chunks = chunk_keys(keys, all_keys, self.max_chunk_years)
-        self.console.print(f"[bold]{result.label}[/bold]: {len(keys)} year(s) in {len(chunks)} run(s) of "
-                           f"{job_name(festival)}; logs in {self.log_dir}", soft_wrap=True)
-        with self._progress() as progress:
-            for chunk in chunks:
-                attempt = self._run(festival, chunk, progress)
-                result.attempts.append(attempt)
-                pending = self._unrecorded(festival, chunk, since=attempt.started_at)
-                if len(chunk) > 1 and pending:
-                    progress.console.print(f"  {span(chunk)} failed: running its {len(pending)} unfinished "
-                                           "year(s) one by one to isolate the failing ones")
-                    for key in pending:
-                        result.attempts.append(self._run(festival, [key], progress))
-        result.failed = self._failures(festival, keys, started)
-        result.rows = festival_status(self.database_url, festival, [int(k) for k in keys])
-        return result
+    def close(self) -> None:
+        self.instance.dispose()
 
-    def _unrecorded(self, festival: Festival, keys: list[str], since: datetime) -> list[str]:
-        """Years the run left without any outcome: the run stopped before reaching them.
+    # --- the steps -------------------------------------------------------------------
+    def launch(self, accept_shrink: bool) -> str:
+        self._ensure_pools()
+        tags = {CLI_TAG: uuid.uuid4().hex[:8]}
+        if accept_shrink:
+            tags[ACCEPT_SHRINK_TAG] = "true"
+        title = "festival-pipeline backfill " + ", ".join(
+            f"{festival_label(t.festival)} {t.keys[0]}–{t.keys[-1]}" for t in self.targets)
+        backfill_id = self.api.launch_backfill(backfill_partitions(self.targets), tags=tags, title=title)
+        self.stack.start_daemon()
+        self.console.print(f"backfill [bold]{backfill_id}[/bold] launched ({self.total_years} festival-year(s)); "
+                           f"Dagster UI: {self.stack.url}/runs/b/{backfill_id}", soft_wrap=True)
+        return backfill_id
 
-        Years it recorded as failed are isolated already; rerunning them would fail again.
-        """
+    def _ensure_pools(self) -> None:
+        """The per-site pools exist before runs race to create them (limit 1: one fetch step per site)."""
+        pools = self.api.pools()
+        for pool in SOURCE_POOLS:
+            if pool not in pools:
+                self.api.set_pool_limit(pool, 1)
+
+    def follow(self, backfill_id: str, targets: list[BackfillTarget] | None) -> BackfillState:
+        """Until every run of the backfill has ended (and, for the first backfill, its runs cover every
+        targeted year), or Dagster has closed the backfill."""
+        last_wait_report = 0.0
+        wait_text = Text("")
+        with self._progress() as (progress, live, task):
+            while True:
+                state = self.api.backfill(backfill_id)
+                runs = self._runs(backfill_id)
+                self._update(progress, task)
+                if time.monotonic() - last_wait_report >= WAIT_REPORT_SECONDS:
+                    last_wait_report = time.monotonic()
+                    wait_text.plain = describe_wait(self.api, self.instance, state, runs, self.stack.owns_daemon)
+                    live.update(Group(progress, wait_text))
+                if state.final:
+                    return state
+                if runs and all(run.is_finished for run in runs) and (targets is None or covers(runs, targets)):
+                    return state
+                time.sleep(POLL_SECONDS)
+
+    def finalize(self, backfill_id: str, wait_for_any_daemon: bool = False) -> BackfillState:
+        """Let the daemon close the backfill now: ours is restarted (a fresh daemon looks at once,
+        a running one every 30 s); another's is waited for only when asked."""
+        state = self.api.backfill(backfill_id)
+        if state.final or not (self.stack.owns_daemon or wait_for_any_daemon):
+            return state
+        self.stack.restart_daemon()
+        deadline = time.monotonic() + FINALIZE_TIMEOUT_SECONDS + (0 if self.stack.owns_daemon else 30)
+        while not state.final and time.monotonic() < deadline:
+            time.sleep(POLL_SECONDS)
+            state = self.api.backfill(backfill_id)
+        return state
+
+    def reexecute_failed(self, backfill_id: str) -> str:
+        new_id = self.api.reexecute_failed(backfill_id)
+        self.console.print(f"re-executing the failed partitions of {backfill_id} as backfill [bold]{new_id}[/bold] "
+                           "(the good years of a failed run land, the failed years are retried alone)", soft_wrap=True)
+        self.stack.restart_daemon()
+        return new_id
+
+    def results(self) -> list[FestivalResult]:
+        results = []
+        for target in self.targets:
+            result = FestivalResult(target.festival, target.keys)
+            result.failed = self._failures(target.festival, target.keys)
+            result.rows = festival_status(self.database_url, target.festival, [int(k) for k in target.keys])
+            results.append(result)
+        return results
+
+    def collateral_years(self) -> int:
+        """Years that neither landed nor failed: their run failed on another year before reaching
+        them (a ranged run's later steps do not run when an earlier step fails)."""
+        count = 0
         with connection.transaction(self.database_url) as cursor:
-            fresh = status_queries.fresh_outcomes(cursor, festival.slug, [int(k) for k in keys], since)
-        return [k for k in keys if int(k) not in fresh]
+            for target in self.targets:
+                fresh = status_queries.fresh_outcomes(cursor, target.festival.slug, [int(k) for k in target.keys],
+                                                      self.started_at)
+                count += sum(1 for k in target.keys if int(k) not in fresh)
+        return count
 
-    def _not_landed(self, festival: Festival, keys: list[str], since: datetime) -> list[str]:
-        """Years without a fresh outcome, or with a failed one."""
+    # --- helpers ---------------------------------------------------------------------
+    def _runs(self, backfill_id: str) -> list[DagsterRun]:
+        return list(self.instance.get_runs(filters=RunsFilter(tags={BACKFILL_TAG: backfill_id})))
+
+    def _failures(self, festival: Festival, keys: list[str]) -> dict[str, str]:
+        """Years without a fresh outcome, or with a failed one, and why."""
+        years = [int(k) for k in keys]
         with connection.transaction(self.database_url) as cursor:
-            fresh = status_queries.fresh_outcomes(cursor, festival.slug, [int(k) for k in keys], since)
-        return [k for k in keys if int(k) not in fresh or outcomes.FAILED in fresh[int(k)]]
-
-    def _failures(self, festival: Festival, keys: list[str], since: datetime) -> dict[str, str]:
-        failing = self._not_landed(festival, keys, since)
+            fresh = status_queries.fresh_outcomes(cursor, festival.slug, years, self.started_at)
+        failing = [k for k in keys if int(k) not in fresh or outcomes.FAILED in fresh[int(k)]]
         if not failing:
             return {}
         errors = {row.year: row.error for row in festival_status(self.database_url, festival, [int(k) for k in failing])
                   if row.status == outcomes.FAILED and row.error}
-        return {key: errors.get(int(key), "the run recorded no outcome (see its log)") for key in failing}
+        return {key: errors.get(int(key), "no run recorded an outcome for this year (see the backfill's runs)")
+                for key in failing}
 
-    # --- one run --------------------------------------------------------------------
-    def _run(self, festival: Festival, keys: list[str], progress: Progress) -> RunAttempt:
-        label = festival_label(festival)
-        attempt = RunAttempt(keys, uuid.uuid4().hex, self.log_dir / f"{label}-{keys[0]}-{keys[-1]}.log", self._now())
-        tags = {**partition_tags(keys), BACKFILL_TAG: self.backfill_id, LAUNCH_TAG: attempt.launch_id}
-        task = progress.add_task(f"{label} {span(keys)}", total=len(keys), failed=0, pages=0, rows=0)
-        begun = time.monotonic()
-        with attempt.log_path.open("a", encoding="utf-8") as log:
-            # from DAGSTER_HOME, as `festival-pipeline dev`: no stray dagster.yaml in the working directory
-            process = subprocess.Popen(job_execute_command(festival, tags), env=self.env, cwd=self.env["DAGSTER_HOME"],
-                                       stdout=log, stderr=subprocess.STDOUT)
-            try:
-                while process.poll() is None:
-                    self._update(progress, task, festival, keys, attempt.started_at)
-                    time.sleep(POLL_SECONDS)
-            finally:
-                if process.poll() is None:  # interrupted: stop the run we started
-                    _stop(process)
-        self._update(progress, task, festival, keys, attempt.started_at)
-        attempt.seconds = time.monotonic() - begun
-        attempt.run_id, attempt.run_status = self._run_status(attempt.launch_id)
-        self._report_attempt(progress.console, festival, attempt)
-        return attempt
-
-    def _update(self, progress: Progress, task: TaskID, festival: Festival, keys: list[str], since: datetime) -> None:
+    def _update(self, progress: Progress, task: int) -> None:
+        done = failed = pages = rows = 0
         with connection.transaction(self.database_url) as cursor:
-            done = status_queries.progress_since(cursor, festival.slug, [int(k) for k in keys], since)
-        progress.update(task, completed=min(len(keys), done.years_done + done.years_failed),
-                        failed=done.years_failed, pages=done.pages_fetched, rows=done.rows_written)
+            for target in self.targets:
+                p = status_queries.progress_since(cursor, target.festival.slug, [int(k) for k in target.keys],
+                                                  self.started_at)
+                done, failed, rows = done + p.years_done, failed + p.years_failed, rows + p.rows_written
+                pages = p.pages_fetched  # all sites, since the start
+        progress.update(task, completed=min(self.total_years, done + failed), failed=failed, pages=pages, rows=rows)
 
-    def _report_attempt(self, console: Console, festival: Festival, attempt: RunAttempt) -> None:
-        what = f"{festival_label(festival)} {span(attempt.keys)}"
-        run = f"run {attempt.run_id}" if attempt.run_id else "no run recorded"
-        colour = "green" if attempt.succeeded else "red"
-        console.print(f"  [{colour}]{attempt.run_status.lower()}[/{colour}] {what}: {run} "
-                      f"({attempt.seconds:.0f}s)" + ("" if attempt.succeeded else f", log {attempt.log_path}"),
-                      soft_wrap=True)
+    @contextmanager
+    def _progress(self) -> Iterator[tuple[Progress, Live, int]]:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("years"),
+                   TextColumn("[red]{task.fields[failed]} failed[/red] · {task.fields[pages]} pages · "
+                              "{task.fields[rows]} rows"), TimeElapsedColumn())
+        progress = Progress(*columns, console=self.console)
+        task = progress.add_task("backfill", total=self.total_years, failed=0, pages=0, rows=0)
+        with Live(Group(progress, Text("")), console=self.console, refresh_per_second=4) as live:
+            yield progress, live, task
 
-    # --- helpers --------------------------------------------------------------------
     def _now(self) -> datetime:
         with connection.transaction(self.database_url) as cursor:
             return status_queries.database_now(cursor)
 
-    def _run_status(self, launch_id: str) -> tuple[str | None, str]:
-        if self._instance is None:
-            dagster_env.apply(self.env)  # dagster.yaml reads the instance's database URL from the environment
-            self._instance = DagsterInstance.from_config(self.env["DAGSTER_HOME"])
-        runs = self._instance.get_runs(filters=RunsFilter(tags={LAUNCH_TAG: launch_id}), limit=1)
-        return (runs[0].run_id, runs[0].status.value) if runs else (None, "NOT_FOUND")
 
-    @contextmanager
-    def _progress(self) -> Iterator[Progress]:
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("years"),
-                   TextColumn("[red]{task.fields[failed]} failed[/red] · {task.fields[pages]} pages · "
-                              "{task.fields[rows]} rows"), TimeElapsedColumn())
-        with Progress(*columns, console=self.console) as progress:
-            yield progress
+def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: list[BackfillTarget],
+                 console: Console, *, accept_shrink: bool = False) -> BackfillReport:
+    """Launch the backfill, follow it to the end (re-executing failed partitions once), and report."""
+    with stack:
+        stack.wait_ready()
+        backfill = Backfill(environment, stack, targets, console)
+        try:
+            backfill_id = backfill.launch(accept_shrink)
+            ids = [backfill_id]
+            backfill.follow(backfill_id, targets)
+            if backfill.collateral_years():
+                backfill.finalize(backfill_id, wait_for_any_daemon=True)  # Dagster re-executes closed backfills only
+                ids.append(backfill.reexecute_failed(backfill_id))
+                backfill.follow(ids[-1], None)
+            state = backfill.finalize(ids[-1])
+            results = backfill.results()
+        finally:
+            backfill.close()
+    report = BackfillReport(ids, results, state.status)
+    for result in results:
+        console.print(summary_table(result))
+    return report
 
-    def close(self) -> None:
-        if self._instance is not None:
-            self._instance.dispose()
-            self._instance: DagsterInstance | None = None
+
+def covers(runs: list[DagsterRun], targets: list[BackfillTarget]) -> bool:
+    """Whether the runs' partition ranges cover every targeted year of every festival (the daemon has
+    launched every run of the backfill)."""
+    by_group = {festival_group(t.festival): t for t in targets}
+    covered: dict[str, set[str]] = {group: set() for group in by_group}
+    for run in runs:
+        groups = {key.path[0] for key in run.asset_selection or ()}
+        for group in groups & set(by_group):
+            target = by_group[group]
+            covered[group] |= set(_run_keys(run, target.all_keys))
+    return all(set(t.keys) <= covered[group] for group, t in by_group.items())
+
+
+def _run_keys(run: DagsterRun, all_keys: list[str]) -> list[str]:
+    tags = run.tags
+    if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        start, end = all_keys.index(tags[RANGE_START_TAG]), all_keys.index(tags[RANGE_END_TAG])
+        return all_keys[start:end + 1]
+    return [tags[PARTITION_TAG]] if PARTITION_TAG in tags else []
 
 
 def summary_table(result: FestivalResult) -> Table:
@@ -290,24 +324,8 @@ def summary_table(result: FestivalResult) -> Table:
         written = [r for r in rows if r.rows_written is not None]
         rates = [r.nomination_match_rate for r in rows if r.nomination_match_rate is not None]
         statuses = sorted({r.status for r in rows})
-        failed = str(year) in result.failed
-        status = "[bold red]failed[/bold red]" if failed else ", ".join(statuses)
+        status = "[bold red]failed[/bold red]" if str(year) in result.failed else ", ".join(statuses)
         table.add_row(str(year), str(len(written)), str(sum(r.rows_written or 0 for r in written)),
                       str(sum(r.winners or 0 for r in written)), str(sum(r.categories or 0 for r in written)),
                       f"{min(rates):.1%}" if rates else "", status)
     return table
-
-
-def run_backfill(env: dict[str, str], database_url: str, targets: list[BackfillTarget],
-                 console: Console) -> list[FestivalResult]:
-    """Backfill each (festival, selected keys, all keys) in turn; print a summary per festival."""
-    backfill = Backfill(env, database_url, console)
-    results: list[FestivalResult] = []
-    try:
-        for festival, keys, all_keys in targets:
-            result = backfill.run_festival(festival, keys, all_keys)
-            console.print(summary_table(result))
-            results.append(result)
-    finally:
-        backfill.close()
-    return results

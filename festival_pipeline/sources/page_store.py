@@ -1,42 +1,44 @@
-"""Fetch a page politely and archive it, or take it from the archive (reparse)."""
+"""Fetch a page politely, then archive it — never with a database transaction open while fetching
+(a fetch with retries can take minutes; an idle transaction would hold a connection and locks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psycopg2.extensions import cursor as Cursor
-
 from festival_pipeline.database import archive
-from festival_pipeline.database.archive import ArchivedPage
+from festival_pipeline.database.archive import ArchivedPage, FetchContext
+from festival_pipeline.resources.database import FestivalDatabase
 from festival_pipeline.sources.http_client import PoliteHttpClient
 
 
 @dataclass(frozen=True)
 class StoredPage:
     page: ArchivedPage
-    fetched: bool  # False when taken from the archive
+    fetched: bool  # False when an earlier run of the same backfill fetched it
 
 
-def fetch_and_archive(client: PoliteHttpClient, cursor: Cursor, url: str) -> StoredPage:
-    """GET `url` (blocked / not found / server errors raise) and store the response in raw_pages."""
+def fetch_and_archive(client: PoliteHttpClient, festival_db: FestivalDatabase, url: str,
+                      fetched_by: FetchContext) -> StoredPage:
+    """GET `url` (blocked / not found / server errors raise), then store the response in raw_pages."""
     fetched = client.fetch(url)
-    page_id = archive.store_page(
-        cursor,
-        url=url,
-        fetched_at=fetched.fetched_at,
-        status=fetched.status,
-        headers=fetched.headers,
-        sha256=fetched.sha256,
-        body=fetched.body,
-    )
-    return StoredPage(
-        ArchivedPage(page_id, url, fetched.fetched_at, fetched.status, fetched.headers, fetched.sha256, fetched.body),
-        fetched=True,
-    )
+    with festival_db.transaction() as cursor:
+        page = archive.store_page(
+            cursor, url=url, fetched_at=fetched.fetched_at, status=fetched.status, headers=fetched.headers,
+            sha256=fetched.sha256, body=fetched.body, fetched_by=fetched_by,
+        )
+    return StoredPage(page, fetched=True)
 
 
-def page(client: PoliteHttpClient, cursor: Cursor, url: str, *, reparse: bool) -> StoredPage:
-    """The page at `url`: fetched and archived, or (reparse) the newest archived copy."""
-    if reparse:
-        return StoredPage(archive.latest_page(cursor, url), fetched=False)
-    return fetch_and_archive(client, cursor, url)
+def fetch_once_per_backfill(client: PoliteHttpClient, festival_db: FestivalDatabase, url: str,
+                            fetched_by: FetchContext) -> StoredPage:
+    """The page as an earlier run of the same backfill fetched it, else fetched now.
+
+    For pages every chunk of a backfill reads (an event's edition list); outside a backfill it is
+    always fetched.
+    """
+    if fetched_by.backfill_id:
+        with festival_db.transaction() as cursor:
+            page = archive.page_fetched_in_backfill(cursor, url, fetched_by.backfill_id)
+        if page is not None:
+            return StoredPage(page, fetched=False)
+    return fetch_and_archive(client, festival_db, url, fetched_by)
