@@ -70,10 +70,8 @@ def daemon_command(workspace: Path) -> list[str]:
 def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when the parent dies (Linux), so a killed command leaves no
     service behind even when only the command itself was killed."""
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the process group still ends with the command
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 @dataclass
