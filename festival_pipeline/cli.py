@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from festival_pipeline import dagster_env, settings
+from festival_pipeline.process_group import run_in_process_group
 from festival_pipeline.settings import ConfigurationError
 
 if TYPE_CHECKING:
@@ -28,8 +29,9 @@ def dev(host: str, port: int) -> None:
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(dagster_env.project_file("workspace.yaml")),
                "-h", host, "-p", str(port)]
     click.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={env['DAGSTER_HOME']})")
-    # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it
-    raise SystemExit(subprocess.call(command, env=env, cwd=env["DAGSTER_HOME"]))
+    # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it;
+    # a SIGTERM/SIGHUP to us stops the webserver, daemon and code servers too
+    raise SystemExit(run_in_process_group(command, env=env, cwd=env["DAGSTER_HOME"]))
 
 
 @cli.command(
