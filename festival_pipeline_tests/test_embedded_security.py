@@ -16,13 +16,21 @@ import psycopg2
 import pytest
 
 from festival_pipeline.database import service_account
-from festival_pipeline.database.embedded import SCRAM_ITERATIONS, SUPERUSER, EmbeddedPostgres, postgres_binaries
+from festival_pipeline.database.embedded import (
+    SCRAM_ITERATIONS,
+    SUPERUSER,
+    EmbeddedPostgres,
+    RunningServer,
+    postgres_binaries,
+)
 from festival_pipeline.settings import ConfigurationError
 from festival_pipeline_tests.conftest import free_port
 
 AS_ROOT = os.geteuid() == 0
 ACCOUNT = service_account.SERVICE_ACCOUNT if AS_ROOT else None
 NOLOGIN_SHELLS = {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false"}
+# how a server that is starting or stopping turns a connection away
+NOT_READY = ("starting up", "shutting down", "closed the connection", "terminating connection")
 root_only = pytest.mark.skipif(not AS_ROOT, reason="the server runs under another account only when started as root")
 
 
@@ -43,33 +51,33 @@ def _attempt(port: int) -> str:
             return "password required"
         if "Connection refused" in message:
             return "not listening"
-        if any(phrase in message for phrase in ("starting up", "shutting down", "closed the connection")):
+        if any(phrase in message for phrase in NOT_READY):
             return "not ready"
         return message.strip().splitlines()[0]
     return "ACCEPTED"
 
 
-def _attempts_while(action) -> tuple[list[str], object]:
-    """Connect without a password in a tight loop while `action` runs in a thread, then 20 times more."""
+def _attempts_while_starting(manager: EmbeddedPostgres) -> tuple[list[str], RunningServer]:
+    """Connect without a password in a tight loop while `manager` starts its server in a thread, then 20
+    times more; the outcomes in order, and the server."""
     result: dict[str, object] = {}
 
-    def run() -> None:
+    def start() -> None:
         try:
-            result["value"] = action()
+            result["server"] = manager.ensure_running()
         except BaseException as exc:
             result["error"] = exc
 
-    worker = threading.Thread(target=run)
-    port = action.__self__.port
+    worker = threading.Thread(target=start)
     outcomes: list[str] = []
     worker.start()
     while worker.is_alive():
-        outcomes.append(_attempt(port))
+        outcomes.append(_attempt(manager.port))
     worker.join()
     if "error" in result:
         raise result["error"]
-    outcomes.extend(_attempt(port) for _ in range(20))
-    return outcomes, result["value"]
+    outcomes.extend(_attempt(manager.port) for _ in range(20))
+    return outcomes, result["server"]
 
 
 def _hba_rules(data_dir: Path) -> list[list[str]]:
@@ -112,7 +120,7 @@ def _old_trust_directory(home: Path) -> Path:
 def test_a_connection_without_the_password_is_refused_from_the_first_second(pg_home: Path) -> None:
     manager = EmbeddedPostgres(pg_home, free_port())
     try:
-        outcomes, server = _attempts_while(manager.ensure_running)
+        outcomes, server = _attempts_while_starting(manager)
         _assert_locked(manager, outcomes)
         assert (pg_home / "postgres.password").stat().st_mode & 0o777 == 0o600
         with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
@@ -133,7 +141,7 @@ def test_an_old_trust_data_directory_is_secured_before_it_listens(pg_home: Path,
         (pg_home / "postgres.password").write_text(stored_password)
     manager = EmbeddedPostgres(pg_home, free_port())
     try:
-        outcomes, server = _attempts_while(manager.ensure_running)
+        outcomes, server = _attempts_while_starting(manager)
         _assert_locked(manager, outcomes)
         assert server.password and server.password == (stored_password or server.password)
         assert (pg_home / "postgres.password").stat().st_mode & 0o777 == 0o600
@@ -157,7 +165,7 @@ def test_an_old_server_still_running_with_trust_is_restarted_locked_and_keeps_it
         with connection, connection.cursor() as cursor:
             cursor.execute("CREATE TABLE kept AS SELECT 42 AS answer")
         connection.close()
-        outcomes, server = _attempts_while(manager.ensure_running)
+        outcomes, server = _attempts_while_starting(manager)
         # the old server lets everyone in until it stops; from then on nobody without the password
         old_server_stopped = next(index for index, outcome in enumerate(outcomes) if outcome != "ACCEPTED")
         _assert_locked(manager, outcomes[old_server_stopped:])
