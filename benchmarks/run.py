@@ -463,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"the simulator is missing: {SIMULATOR}")
 
     tmp = Path(tempfile.mkdtemp(prefix="festival-bench-"))
+    tmp.chmod(0o711)  # as root the embedded server's account must pass through (it is never opened up for it)
     home, port = tmp / "home", free_port()
     for var in ("FESTIVAL_DATABASE_URL", "FESTIVAL_DAGSTER_DATABASE_URL", "FESTIVAL_PROXY_URL_TEMPLATE"):
         os.environ.pop(var, None)

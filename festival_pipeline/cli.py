@@ -38,6 +38,7 @@ def cli() -> None:
 @click.option("--port", default=3000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
     from festival_pipeline import dagster_env, services
+    from festival_pipeline.process_group import run_in_process_group
 
     environment = _environment()
     command = [sys.executable, "-m", "dagster", "dev", "-w", str(dagster_env.project_file("workspace.yaml")),
@@ -46,8 +47,9 @@ def dev(host: str, port: int) -> None:
     click.echo(f"Dagster UI on {url} (DAGSTER_HOME={environment.dagster_home})")
     state = services.write_dev_state(settings.pipeline_home(), url)
     try:
-        # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it
-        code = subprocess.call(command, env=environment.env, cwd=environment.dagster_home)
+        # run from DAGSTER_HOME: Dagster warns about the repo's own dagster.yaml when run beside it;
+        # a SIGTERM/SIGHUP to us stops the webserver, daemon and code servers too
+        code = run_in_process_group(command, env=environment.env, cwd=environment.dagster_home)
     finally:
         state.unlink(missing_ok=True)
     raise SystemExit(code)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,9 +35,27 @@ def requires_shared() -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def service_tmp() -> Iterator[Path]:
+    """A temporary folder (0711) for homes of embedded servers.
+
+    As root the server runs as the `pgserver` account, which cannot enter pytest's 0700 tmp_path,
+    and the project never widens folders for it; this folder lets it through, listing nothing."""
+    base = Path(tempfile.mkdtemp(prefix="festival-pg-"))
+    base.chmod(0o711)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_home(service_tmp: Path) -> Path:
+    """A FESTIVAL_PIPELINE_HOME that does not exist yet, for a server of this test's own."""
+    return service_tmp / f"home-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def pg_server(service_tmp: Path) -> Iterator[RunningServer]:
     """One embedded PostgreSQL for the whole session, as users get it by default."""
-    manager = EmbeddedPostgres(tmp_path_factory.mktemp("pg_home"), free_port())
+    manager = EmbeddedPostgres(service_tmp / "pg_home", free_port())
     server = manager.ensure_running()
     yield server
     manager.stop()

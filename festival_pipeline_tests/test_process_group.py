@@ -1,0 +1,168 @@
+"""Stopping a command stops everything it started: process_group and `festival-pipeline dev`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from festival_pipeline.database.embedded import EmbeddedPostgres
+from festival_pipeline.process_group import run_in_process_group
+from festival_pipeline_tests.conftest import free_port
+
+CLI = str(Path(sys.executable).with_name("festival-pipeline"))
+# a command whose children are Python's own (a shell would make background jobs ignore SIGINT)
+SPAWNS_TWO_SLEEPERS = ("import subprocess, time; [subprocess.Popen(['sleep', '300']) for _ in range(2)]; "
+                       "time.sleep(300)")
+
+
+def _runner(command: list[str], grace_seconds: float) -> subprocess.Popen:
+    """A Python process that runs `command` through run_in_process_group and exits with its code."""
+    script = ("import sys; from festival_pipeline.process_group import run_in_process_group; "
+              f"sys.exit(run_in_process_group({command!r}, grace_seconds={grace_seconds}))")
+    return subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+
+
+def _wait_for(condition: Callable[[], object], seconds: float, what: str) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _cmdline(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # gone (or a zombie) since it was listed
+        return ""
+
+
+def _kill(processes: list[psutil.Process]) -> None:
+    """Clean up after a failed test: nothing it started stays on the machine."""
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.Error:
+            continue
+
+
+def _alive(processes: list[psutil.Process]) -> list[str]:
+    left = []
+    for process in processes:
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{process.pid} {_cmdline(process)[:120]}")
+        except psutil.NoSuchProcess:
+            continue
+    return left
+
+
+@pytest.mark.parametrize(("received", "child_dies_of"),
+                         [(signal.SIGTERM, signal.SIGTERM), (signal.SIGINT, signal.SIGINT),
+                          (signal.SIGHUP, signal.SIGTERM)])  # a closed terminal stops it as SIGTERM would
+def test_a_stop_signal_reaches_every_process_of_the_command(received: signal.Signals,
+                                                            child_dies_of: signal.Signals) -> None:
+    runner = _runner([sys.executable, "-c", SPAWNS_TWO_SLEEPERS], grace_seconds=30)
+    started: list[psutil.Process] = []
+    try:
+        started = _wait_for(lambda: len(_descendants(runner.pid)) >= 3 and _descendants(runner.pid), 30,
+                            "the command and its two children")
+        runner.send_signal(received)
+        assert runner.wait(timeout=20) == 128 + child_dies_of  # well before the 30 s grace: nobody was killed
+        assert _alive(started) == []
+    finally:
+        _kill([psutil.Process(runner.pid), *started] if runner.poll() is None else started)
+
+
+def test_a_command_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
+    runner = _runner(["/bin/sh", "-c", "trap '' TERM; sleep 300 & wait"], grace_seconds=2)
+    started: list[psutil.Process] = []
+    try:
+        started = _wait_for(lambda: len(_descendants(runner.pid)) >= 2 and _descendants(runner.pid), 30,
+                            "the shell and its sleep")
+        began = time.monotonic()
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=20) == 128 + signal.SIGKILL
+        assert 2 <= time.monotonic() - began < 10
+        assert _alive(started) == []
+    finally:
+        _kill([psutil.Process(runner.pid), *started] if runner.poll() is None else started)
+
+
+def test_what_a_command_leaves_behind_is_stopped_and_its_exit_code_returned(tmp_path: Path) -> None:
+    pid_file = tmp_path / "sleeper.pid"
+    code = run_in_process_group(["/bin/sh", "-c", f"sleep 300 & echo $! > {pid_file}; exit 3"], grace_seconds=10)
+    assert code == 3
+    sleeper = int(pid_file.read_text())
+    assert _alive([psutil.Process(sleeper)] if psutil.pid_exists(sleeper) else []) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # our handlers are gone again
+
+
+def _dagster_processes_of(home: Path) -> list[psutil.Process]:
+    """Every running process on the machine with `dagster` in its command line whose environment
+    says it serves `home` (other people's Dagster processes on this machine are not ours)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if "dagster" not in " ".join(process.info["cmdline"] or []) or process.status() == psutil.STATUS_ZOMBIE:
+                continue
+            if process.environ().get("FESTIVAL_PIPELINE_HOME") == str(home):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _ui_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Path, tmp_path: Path) -> None:
+    pg_port, ui_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("FESTIVAL_DATABASE_URL", "FESTIVAL_DAGSTER_DATABASE_URL")}
+    env.update(FESTIVAL_PIPELINE_HOME=str(pg_home), FESTIVAL_EMBEDDED_PG_PORT=str(pg_port))
+    log = tmp_path / "dev.log"
+    with log.open("w") as output:
+        dev = subprocess.Popen([CLI, "dev", "--port", str(ui_port)], env=env, stdout=output, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    tree: list[psutil.Process] = []
+    try:
+        def services_up() -> bool:
+            names = " ".join(_cmdline(process) for process in _descendants(dev.pid))
+            services = ("dagster_webserver", "dagster._daemon", "dagster api grpc")
+            return all(name in names for name in services) and _ui_answers(f"http://127.0.0.1:{ui_port}/server_info")
+
+        _wait_for(services_up, 240, f"the webserver, daemon and code server (log {log})")
+        tree = _descendants(dev.pid)
+        by_command_line = _dagster_processes_of(pg_home)
+        assert len(by_command_line) >= 4, [_cmdline(p)[:100] for p in by_command_line]  # the check works
+
+        dev.send_signal(signal.SIGTERM)
+        code = dev.wait(timeout=90)
+        assert _alive(tree) == []
+        assert _alive(by_command_line) == [] and _dagster_processes_of(pg_home) == []
+        assert code == 0, log.read_text()[-2000:]  # Dagster shut down cleanly
+        assert "Dagster services shut down" in log.read_text()
+    finally:
+        _kill([psutil.Process(dev.pid), *_descendants(dev.pid)] if dev.poll() is None else [])
+        _kill(tree + _dagster_processes_of(pg_home))
+        EmbeddedPostgres(pg_home, pg_port).stop()
