@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 
+from festival_pipeline.enhance.classify import classify_category
 from festival_pipeline.enhance.oscars import (
     enhance_oscars_ceremony,
     imdb_category_display_name,
@@ -239,6 +240,17 @@ def test_1931_third_ceremony_second_imdb_edition_of_1930() -> None:
     assert record.match_stats["nomination_match_rate"] == 1.0
     garbo = [n for n in record.nominations if n.nominee_names == "Greta Garbo"]
     assert len(garbo) == 1 and set(garbo[0].film_imdb_ids) == {"tt0020641", "tt0021310"}
+
+
+@pytest.mark.parametrize(("year", "imdb_year", "instance"), [(1930, 1930, 1), (1931, 1930, 2), (2024, 2024, 1),
+                                                         (2026, 2026, 1)])
+def test_category_type_is_the_classification_of_prize_and_name(year: int, imdb_year: int, instance: int) -> None:
+    """One category row serves many years: its type may depend on (prize, name) only, never on
+    the year's pages or on how the category was paired (the writer relies on it)."""
+    record = enhance_oscars_ceremony(oscars_page(year), imdb_page(imdb_year, instance))
+    for category in record.categories:
+        assert (category.category_type, category.tracks_person) == classify_category(
+            category.prize_name, category.name), category.key
 
 
 # ---------------------------------------------------------------------------
