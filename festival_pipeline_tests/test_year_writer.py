@@ -9,6 +9,7 @@ IMDb-only festival ("academy-awards" by slug; the writer does not care which pat
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import threading
 from collections.abc import Callable
 
@@ -406,6 +407,9 @@ def test_the_report_reads_only_and_equals_the_one_a_refusal_carries(written_2024
         report = shrink_report(cursor, SLUG, 2024, records)
     assert rows(written_2024) == before
     assert assert_refused(written_2024, 2024, records) == report
+    # the refusal crosses process boundaries intact (multiprocess executors pickle errors)
+    copy = pickle.loads(pickle.dumps(ShrinkRefused(report)))
+    assert (copy.report, str(copy)) == (report, str(ShrinkRefused(report)))
     assert report.as_metadata()["removed_categories"][0].startswith("2024/1: ")
     assert report.as_metadata()["substantial"] is True
 
