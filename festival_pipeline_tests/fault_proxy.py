@@ -14,12 +14,26 @@ attempt, answers instead with a fault:
 ``plan(path, attempt) -> Fault`` decides; ``attempt`` counts the requests for that path (from 0).
 ``rotating(faults, per_path=k)`` gives every path k consecutive faults of the list, starting at an
 offset given by a CRC of the path, then the real page - deterministic, different from URL to URL.
+
+Page edits for ``transform`` (each factory returns a ``(path, body) -> body`` function), pages
+that lose data but stay well formed:
+
+* IMDb, in the ``__NEXT_DATA__`` JSON (`edit_next_data` for any other edit): `drop_awards`
+  (``edition.awards`` = []), `zero_nominations` (every or one category lists no nomination),
+  `drop_edition_list` (no ``historyEventEditions``), `paginate` (a category says
+  ``hasNextPage``), `serve_edition` (the page claims another year/instance), `drop_categories`
+  (every other category, or named ones);
+* oscars.org, in the Drupal markup: `drop_oscars_categories` (every other category block).
+
+    proxy.plan = by_path({"/event/ev0000147/2024/1/": transform(drop_awards())})
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import re
 import socket
 import struct
 import threading
@@ -29,7 +43,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
+
+import lxml.html
 
 
 @dataclass(frozen=True)
@@ -234,3 +251,120 @@ class FaultProxy:
                 self._send(code, headers, body)
 
         return Handler
+
+
+# --------------------------------------------------------------------------- page edits
+
+Edit = Callable[[str, bytes], bytes]
+_NEXT_DATA = re.compile(r'(<script id="__NEXT_DATA__"[^>]*>)(.*?)(</script>)', re.S)
+
+
+def next_data_of(body: bytes) -> dict[str, Any]:
+    """The __NEXT_DATA__ JSON of an IMDb page (raises AssertionError on a page without it)."""
+    match = _NEXT_DATA.search(body.decode("utf-8"))
+    assert match, "the page has no __NEXT_DATA__ script"
+    return json.loads(match.group(2))
+
+
+def edit_next_data(edit: Callable[[dict[str, Any]], None]) -> Edit:
+    """An edit of an IMDb page: `edit` changes its __NEXT_DATA__ JSON in place; the JSON is written
+    back valid and HTML-safe, so the page stays well formed."""
+
+    def apply(_path: str, body: bytes) -> bytes:
+        text = body.decode("utf-8")
+        match = _NEXT_DATA.search(text)
+        assert match, "the page has no __NEXT_DATA__ script"
+        data = json.loads(match.group(2))
+        edit(data)
+        payload = json.dumps(data, ensure_ascii=False)
+        payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return (text[: match.start(2)] + payload + text[match.end(2):]).encode("utf-8")
+
+    return apply
+
+
+def _page_props(data: dict[str, Any]) -> dict[str, Any]:
+    return data["props"]["pageProps"]
+
+
+def _category_nodes(data: dict[str, Any]) -> list[tuple[dict, str]]:
+    """(category node, its name as the parser names it) for every category of the edition."""
+    out = []
+    for award in _page_props(data)["edition"]["awards"]:
+        for edge in award["nominationCategories"]["edges"]:
+            category = edge["node"].get("category")
+            out.append((edge["node"], category["text"] if category else award["text"]))
+    return out
+
+
+def drop_awards() -> Edit:
+    """``edition.awards`` = []: the edition lists no award at all."""
+    return edit_next_data(lambda data: _page_props(data)["edition"].update(awards=[]))
+
+
+def zero_nominations(category: str | None = None) -> Edit:
+    """Every category (or the one named `category`) keeps its place but lists no nomination."""
+
+    def edit(data: dict[str, Any]) -> None:
+        nodes = [node for node, name in _category_nodes(data) if category is None or name == category]
+        assert nodes, f"no category {category!r} on the page"
+        for node in nodes:
+            node["nominations"]["edges"] = []
+
+    return edit_next_data(edit)
+
+
+def drop_edition_list() -> Edit:
+    """The page loses ``historyEventEditions``, the event's edition list."""
+    return edit_next_data(lambda data: _page_props(data).pop("historyEventEditions"))
+
+
+def paginate(category: str | None = None, keep: int = 1) -> Edit:
+    """The first category (or the one named) lists its first `keep` nominations and says
+    ``hasNextPage``: the rest is on a next page."""
+
+    def edit(data: dict[str, Any]) -> None:
+        node = next(node for node, name in _category_nodes(data) if category is None or name == category)
+        node["nominations"]["edges"] = node["nominations"]["edges"][:keep]
+        node["nominations"]["pageInfo"]["hasNextPage"] = True
+
+    return edit_next_data(edit)
+
+
+def serve_edition(year: int, instance: int = 1) -> Edit:
+    """The page says it is edition `year`/`instance` (another edition served under this URL)."""
+    return edit_next_data(lambda data: _page_props(data)["editionInfo"].update(year=year, instanceWithinYear=instance))
+
+
+def drop_categories(names: set[str] | None = None) -> Edit:
+    """Remove the named categories, or every other category of every award (valid JSON, fewer rows)."""
+
+    def edit(data: dict[str, Any]) -> None:
+        removed = 0
+        for award in _page_props(data)["edition"]["awards"]:
+            edges = award["nominationCategories"]["edges"]
+            if names is None:
+                kept = edges[1::2]
+            else:
+                kept = [e for e in edges
+                        if ((e["node"].get("category") or {}).get("text") or award["text"]) not in names]
+            removed += len(edges) - len(kept)
+            award["nominationCategories"]["edges"] = kept
+        assert removed, "no category removed"
+
+    return edit_next_data(edit)
+
+
+def drop_oscars_categories() -> Edit:
+    """An oscars.org ceremony page without every other category block (still well formed)."""
+
+    def apply(_path: str, body: bytes) -> bytes:
+        doc = lxml.html.document_fromstring(body.decode("utf-8"))
+        blocks = doc.xpath("//div[@data-term-id and contains(concat(' ', normalize-space(@class), ' '),"
+                           " ' paragraph--type--award-category ')]")
+        assert blocks, "no category block on the page"
+        for block in blocks[::2]:
+            block.getparent().remove(block)
+        return lxml.html.tostring(doc, doctype="<!DOCTYPE html>", encoding="unicode").encode("utf-8")
+
+    return apply

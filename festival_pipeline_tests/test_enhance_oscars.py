@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 
+from festival_pipeline.enhance.classify import classify_category
 from festival_pipeline.enhance.oscars import (
     enhance_oscars_ceremony,
     imdb_category_display_name,
@@ -241,6 +242,17 @@ def test_1931_third_ceremony_second_imdb_edition_of_1930() -> None:
     assert len(garbo) == 1 and set(garbo[0].film_imdb_ids) == {"tt0020641", "tt0021310"}
 
 
+@pytest.mark.parametrize(("year", "imdb_year", "instance"), [(1930, 1930, 1), (1931, 1930, 2), (2024, 2024, 1),
+                                                         (2026, 2026, 1)])
+def test_category_type_is_the_classification_of_prize_and_name(year: int, imdb_year: int, instance: int) -> None:
+    """One category row serves many years: its type may depend on (prize, name) only, never on
+    the year's pages or on how the category was paired (the writer relies on it)."""
+    record = enhance_oscars_ceremony(oscars_page(year), imdb_page(imdb_year, instance))
+    for category in record.categories:
+        assert (category.category_type, category.tracks_person) == classify_category(
+            category.prize_name, category.name), category.key
+
+
 # ---------------------------------------------------------------------------
 # announced, not awarded
 # ---------------------------------------------------------------------------
@@ -458,18 +470,3 @@ def test_unknown_imdb_category_name_paired_by_position(pages_2024) -> None:
     assert sound.metadata["imdb_name"] == "Best Audio Achievement"
     assert record.match_stats["nominations_matched"] == 120
     assert record.match_stats["categories_imdb_only"] == 4
-
-
-def test_partial_imdb_listing_counts_against_the_match_rate(pages_2024) -> None:
-    oscars, imdb = pages_2024
-    partial = dataclasses.replace(imdb, categories=tuple(
-        dataclasses.replace(c, nominations=c.nominations[:3], has_more=True)
-        if c.category == "Best Motion Picture of the Year" else c for c in imdb.categories))
-    record = enhance_oscars_ceremony(oscars, partial)
-    picture = in_category(record, "Best Picture")
-    unmatched = [n for n in picture if n.details["match"]["status"] == "unmatched"]
-    assert len(unmatched) == 7
-    assert all("only part" in n.details["match"]["reason"] and not n.details["match"]["not_on_imdb"]
-               for n in unmatched)
-    assert record.match_stats["nomination_match_rate"] < 0.95
-    assert next(c for c in record.categories if c.name == "Best Picture").metadata["imdb_partial_listing"]

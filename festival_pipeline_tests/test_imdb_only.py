@@ -12,10 +12,13 @@ from collections import defaultdict
 
 import pytest
 
+from festival_pipeline.checks import rules
+from festival_pipeline.enhance.classify import classify_category
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
 from festival_pipeline.model import CeremonyRecord, nomination_keys
 from festival_pipeline.parsers import ImdbEditionPage, parse_imdb_edition_page
-from festival_pipeline_tests.conftest import SHARED
+from festival_pipeline_tests.conftest import FIXTURE_PAGES, SHARED
+from festival_pipeline_tests.fault_proxy import drop_awards, zero_nominations
 
 SAMPLES = SHARED / "festival_web" / "samples"
 
@@ -170,3 +173,42 @@ def test_every_edition_keeps_the_page_ids(simulator_url: str, evid: str) -> None
         assert ids_in_record(record) == ids_by_category(page), path
         assert len(record.nominations) == page.nomination_count
         assert record.nothing_to_import == (page.nomination_count == 0)
+
+
+# --------------------------------------------------------------------------- edited pages (committed fixtures)
+
+OSCARS_IMDB_2024 = "https://www.imdb.com/event/ev0000003/2024/1/"
+
+
+def edited_fixture(edit) -> ImdbEditionPage:
+    """The committed IMDb 2024 page after a fault-proxy page edit, parsed."""
+    body = edit(OSCARS_IMDB_2024, (FIXTURE_PAGES / "imdb_ev0000003_2024_1.html").read_bytes())
+    return parse_imdb_edition_page(body.decode("utf-8"), OSCARS_IMDB_2024)
+
+
+def test_no_awards_is_nothing_to_import() -> None:
+    record = imdb_edition_to_ceremony(edited_fixture(drop_awards()), "academy-awards")
+    assert record.nothing_to_import and record.categories == () and record.nominations == ()
+    assert not rules.blocking_failures(rules.evaluate(record, match_rate_floor=0.0, require_winners=False))
+
+
+def test_categories_listing_no_nomination_are_not_an_edition_without_awards() -> None:
+    """A page that keeps its categories but lost every nomination is refused by the blocking rules,
+    never taken for an edition that lists no awards."""
+    page = edited_fixture(zero_nominations())
+    assert page.categories and page.nomination_count == 0
+    record = imdb_edition_to_ceremony(page, "academy-awards")
+    assert not record.nothing_to_import
+    assert len(record.categories) == len(page.categories)
+    blocked = {o.name for o in rules.blocking_failures(
+        rules.evaluate(record, match_rate_floor=0.0, require_winners=False))}
+    assert blocked == {"has_categories_and_nominations", "every_category_has_a_nomination"}
+
+
+def test_category_type_is_the_classification_of_prize_and_name() -> None:
+    """The type of a category depends on (prize, name) only, never on the year's page."""
+    record = imdb_edition_to_ceremony(edited_fixture(lambda _path, body: body), "academy-awards")
+    assert record.categories
+    for category in record.categories:
+        assert (category.category_type, category.tracks_person) == classify_category(
+            category.prize_name, category.name), category.key

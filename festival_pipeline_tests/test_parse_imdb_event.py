@@ -186,19 +186,57 @@ def test_all_ids_deduplicated_in_order():
     assert nomination.all_name_ids == ("nm0858799", "nm0746273", "nm0634240")
 
 
-def test_full_dates_and_name_notes_and_pagination():
+def test_full_dates_and_name_notes():
     def live_like(data: dict) -> None:
         start = data["props"]["pageProps"]["editionInfo"]["dateRange"]["startDate"]["dateComponents"]
         start.update(day=10, month=3)
         nomination = first_nomination(data)
         nomination["awardedEntities"]["secondaryAwardNames"][0]["note"] = {"plainText": "(producer)"}
-        awards_of(data)[0]["nominationCategories"]["edges"][0]["node"]["nominations"]["pageInfo"][
-            "hasNextPage"] = True
 
     page = parse_imdb_edition_page(with_next_data(page_html("imdb_ev0000003_2024_1.html"), live_like), "u")
     assert (page.start_date, page.end_date) == ("2024-03-10", None)
     assert page.categories[0].nominations[0].secondary_names[0].note == "(producer)"
-    assert page.categories[0].has_more and not page.categories[1].has_more
+
+
+def test_a_paginated_category_fails_the_page():
+    """hasNextPage: the rest of the category is on a page that cannot be fetched here; a partial
+    category would delete the nominations of that next page when written."""
+    def paginated(data: dict) -> None:
+        node = awards_of(data)[0]["nominationCategories"]["edges"][1]["node"]
+        node["nominations"]["edges"] = node["nominations"]["edges"][:3]
+        node["nominations"]["pageInfo"]["hasNextPage"] = True
+
+    html = with_next_data(page_html("imdb_ev0000003_2024_1.html"), paginated)
+    with pytest.raises(PageParseError) as err:
+        parse_imdb_edition_page(html, URL_2024)
+    assert err.value.url == URL_2024
+    reason = err.value.reason
+    assert "'Oscar / Best Performance by an Actor in a Leading Role' lists 3 nominations and more on a next page" \
+        in reason
+    assert "hasNextPage" in reason and "a partial category is never written" in reason
+
+
+def test_without_the_edition_list_the_page_fails():
+    """Without historyEventEditions every year would look like a year without an edition."""
+    def drop(data: dict) -> None:
+        del data["props"]["pageProps"]["historyEventEditions"]
+
+    with pytest.raises(PageParseError) as err:
+        parse_imdb_edition_page(with_next_data(page_html("imdb_ev0000003_2024_1.html"), drop), URL_2024)
+    assert err.value.url == URL_2024
+    assert err.value.reason.startswith("no edition list: props.pageProps.historyEventEditions is missing")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ([], "historyEventEditions is empty"),
+    (None, "historyEventEditions is null, expected list"),
+    ("2024/1", "historyEventEditions is str, expected list"),
+])
+def test_an_empty_or_mistyped_edition_list_fails_the_page(value, message):
+    html = with_next_data(page_html("imdb_ev0000003_2024_1.html"), _set("props.pageProps.historyEventEditions", value))
+    with pytest.raises(PageParseError, match=re.escape(message)) as err:
+        parse_imdb_edition_page(html, URL_2024)
+    assert err.value.url == URL_2024
 
 
 def test_empty_awards_list_is_a_valid_edition():

@@ -30,7 +30,9 @@ def has_categories_and_nominations(record: CeremonyRecord) -> RuleOutcome:
     """An edition that lists awards must yield categories and nominations.
 
     An edition the source lists with no awards at all (IMDb's Actor Awards 1963-1994)
-    is recorded as 'nothing to import' and passes, visibly, with zero rows.
+    passes with zero rows. It becomes 'nothing to import' only when the edition never had
+    rows: for an edition with rows, the writer's shrink report refuses it (unless the
+    shrink is accepted), so a page that lost its awards never empties a ceremony.
     """
     ok = record.nothing_to_import or (len(record.categories) > 0 and len(record.nominations) > 0)
     return RuleOutcome(

@@ -1,4 +1,9 @@
-"""The latest import outcome per festival edition, for `festival-pipeline status`."""
+"""The latest import outcome per festival edition, for `festival-pipeline status`.
+
+`nothing-to-import` and `no-edition` describe editions that never had rows: the writer
+(`ceremony_writer.write_year`) refuses, as a shrink, to empty or drop an edition that has rows,
+so these statuses are recorded only after a successful write (or an accepted shrink).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,20 @@ from typing import Any
 
 from psycopg2.extensions import cursor as Cursor
 
+from festival_pipeline.model import CeremonyRecord
+
 COMPLETE = "complete"
 ANNOUNCED_NOT_AWARDED = "announced-not-awarded"
 NOTHING_TO_IMPORT = "nothing-to-import"
 FAILED = "failed"
 NO_EDITION = "no-edition"
+
+
+def written_status(record: CeremonyRecord) -> str:
+    """The status of an edition `write_year` has just written."""
+    if record.nothing_to_import:
+        return NOTHING_TO_IMPORT
+    return ANNOUNCED_NOT_AWARDED if record.announced_not_awarded else COMPLETE
 
 
 def record_outcome(

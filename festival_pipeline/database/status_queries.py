@@ -82,6 +82,20 @@ def announced_not_awarded_years(cursor: Cursor, slug: str) -> list[int]:
     return [year for (year,) in cursor.fetchall()]
 
 
+def no_edition_years(cursor: Cursor, slug: str, since_year: int) -> list[int]:
+    """Years from `since_year` on whose latest import found no edition at the source.
+
+    For a schedule that looks at them again: IMDb may list an edition late.
+    """
+    cursor.execute(
+        """SELECT DISTINCT i.year FROM import_outcomes i
+           JOIN festival_organizations o ON o.id = i.organization_id
+           WHERE o.slug = %s AND i.status = %s AND i.year >= %s ORDER BY i.year""",
+        (slug, outcomes.NO_EDITION, since_year),
+    )
+    return [year for (year,) in cursor.fetchall()]
+
+
 def database_now(cursor: Cursor) -> datetime:
     """The server's clock: progress compares it with timestamps the server wrote."""
     cursor.execute("SELECT now()")

@@ -8,8 +8,13 @@ CeremonyRecord, stored as IMDb gives it.
   title ids, ``person_imdb_ids`` = primary and secondary name ids, titles and names as
   given. Person-first nominations (AwardedNames with the film in secondaryAwardTitles)
   and titles-only nominations are stored alike; ``details["primary_kind"]`` says which;
-* an edition IMDb lists with no awards at all (Actor Awards 1963-1994) gives
-  ``nothing_to_import=True`` and no categories;
+* an edition IMDb lists with no category at all (Actor Awards 1963-1994: ``edition.awards``
+  is empty) gives ``nothing_to_import=True`` and no categories. Categories listed with no
+  nomination are kept as they are (and ``nothing_to_import`` stays False), so the blocking
+  rules refuse the page instead of taking it for an edition without awards.
+  ``nothing_to_import`` describes the page only: whether it may be written is the writer's
+  decision (``database.ceremony_writer``), which refuses it as a shrink when the edition
+  already has rows;
 * ``announced_not_awarded`` = the edition lists nominations, no winner at all, and it is
   the newest edition of the event (Venice 2026 before the festival). An older edition
   without any winner is final, not pending: Cannes 1968 was interrupted and awarded
@@ -68,10 +73,10 @@ def imdb_edition_to_ceremony(
             "imdb_end_date": page.end_date,
             "latest_edition": latest,
         },
-        categories=tuple(categories.values()) if nominations else (),
+        categories=tuple(categories.values()),
         nominations=tuple(nominations),
         announced_not_awarded=bool(nominations) and not has_winner and latest,
-        nothing_to_import=not nominations,
+        nothing_to_import=not page.categories,
         match_stats=_stats(page, nominations, has_winner),
     )
 
@@ -102,7 +107,6 @@ def _category_record(category: ImdbCategory) -> CategoryRecord:
             "imdb_award_id": category.award_id,
             "imdb_category": category.category,
             "award_is_category": category.category is None,
-            "partial_listing": bool(getattr(category, "has_more", False)),
         },
     )
 

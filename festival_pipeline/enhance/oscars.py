@@ -570,8 +570,6 @@ def _category_record(pair: _CategoryPair) -> CategoryRecord:
         "term_id": pair.oscars.term_id if pair.oscars else None,
         "canonical": canonical_category(name) or canonical_category(imdb_name) or name,
     }
-    if pair.imdb is not None and getattr(pair.imdb, "has_more", False):
-        metadata["imdb_partial_listing"] = True
     if pair.oscars is not None and pair.imdb is not None:
         metadata["pairing"] = {"method": pair.method, "score": pair.score}
         if pair.imdb.award != prize:
@@ -654,12 +652,6 @@ def _pair_nominations(pair: _CategoryPair, category: CategoryRecord, tally: _Tal
         leftovers: list[ImdbNomination] = []
     else:
         matches, leftovers = _match_nominations(noms, imdb_noms)
-        if getattr(pair.imdb, "has_more", False):
-            # IMDb paginated the category: what is missing may be on the next page
-            for match in matches:
-                if match.imdb is None:
-                    match.reason += "; IMDb lists only part of this category (hasNextPage)"
-                    match.not_on_imdb = False
     out = []
     for match in matches:
         record = _matched_record(category, match, special)

@@ -5,7 +5,15 @@ The data is read from the Next.js ``<script id="__NEXT_DATA__">`` JSON, at
 The visible HTML and the other JSON scripts on the page (JSON-LD, ``imdb-ads-config``)
 are ignored. Every value read is type-checked: an unexpected shape raises
 PageParseError naming the URL and the JSON path, so a changed page never turns
-into a silently empty ceremony.
+into a silently empty ceremony. Two facts are required although a page could omit
+them without breaking its shape:
+
+* ``historyEventEditions``, the event's edition list: without it every year would look
+  like a year without an edition;
+* complete categories: a category whose ``nominations.pageInfo.hasNextPage`` is true
+  lists only its first nominations. No way to fetch the next page is known (the site's
+  GraphQL pagination is not reachable here), so the page fails instead of yielding a
+  partial category, which would delete the nominations of the next page when written.
 """
 
 from __future__ import annotations
@@ -66,7 +74,8 @@ def parse_imdb_edition_page(html: str, url: str) -> ImdbEditionPage:
 
     An edition whose ``edition.awards`` is an empty list is valid (IMDb lists
     such editions, e.g. Actor Awards 1963-1994) and gives ``categories=()``.
-    A 404 page, or any JSON of unexpected shape, raises PageParseError.
+    A 404 page, any JSON of unexpected shape, a missing or empty edition list and a
+    paginated category raise PageParseError.
     """
     data = extract_next_data(html, url)
     j = _Json(url)
@@ -131,7 +140,13 @@ def _iso_date(j: _Json, date_range: dict, key: str, path: str) -> str | None:
 
 
 def _editions(j: _Json, page_props: dict) -> tuple[ImdbEditionRef, ...]:
-    items = j.opt_list(page_props, "historyEventEditions", "historyEventEditions") or []
+    if "historyEventEditions" not in page_props:
+        raise PageParseError(j.url, "no edition list: props.pageProps.historyEventEditions is missing "
+                                    "(the event's editions cannot be known from this page)")
+    items = j.list_(page_props, "historyEventEditions", "historyEventEditions")
+    if not items:
+        raise PageParseError(j.url, "the edition list props.pageProps.historyEventEditions is empty, "
+                                    "although the page is an edition of the event")
     out = []
     for i, item in enumerate(items):
         path = f"historyEventEditions[{i}]"
@@ -172,13 +187,16 @@ def _category(j: _Json, node: dict, award_id: str | None, award: str, path: str)
     nominations = j.obj(node, "nominations", f"{path}.nominations")
     edges = j.list_(nominations, "edges", f"{path}.nominations.edges")
     page_info = j.opt_obj(nominations, "pageInfo", f"{path}.nominations.pageInfo") or {}
-    has_more = j.opt(page_info, "hasNextPage", bool, f"{path}.nominations.pageInfo.hasNextPage") or False
+    if j.opt(page_info, "hasNextPage", bool, f"{path}.nominations.pageInfo.hasNextPage"):
+        label = award if category is None else f"{award} / {category}"
+        raise PageParseError(j.url, f"category {label!r} lists {len(edges)} nominations and more on a next page "
+                                    f"({path}.nominations.pageInfo.hasNextPage is true); the next page cannot be "
+                                    "fetched here and a partial category is never written")
     noms = []
     for n, edge in enumerate(edges):
         epath = f"{path}.nominations.edges[{n}]"
         noms.append(_nomination(j, j.child(edge, "node", epath), f"{epath}.node"))
-    return ImdbCategory(award_id=award_id, award=award, category=category or None,
-                        nominations=tuple(noms), has_more=has_more)
+    return ImdbCategory(award_id=award_id, award=award, category=category or None, nominations=tuple(noms))
 
 
 def _nomination(j: _Json, node: dict, path: str) -> ImdbNomination:

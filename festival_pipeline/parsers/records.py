@@ -115,9 +115,7 @@ class ImdbCategory:
     award_id: str | None
     award: str  # the award group text = the prize ("Oscar", "Palme d'Or", ...)
     category: str | None  # None when IMDb gives category null (the award is the category)
-    nominations: tuple[ImdbNomination, ...]
-    # True when IMDb's pageInfo.hasNextPage says the page lists only part of the category
-    has_more: bool = False
+    nominations: tuple[ImdbNomination, ...]  # complete: a paginated category fails the parse
 
     @property
     def name(self) -> str:
