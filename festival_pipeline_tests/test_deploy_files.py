@@ -362,9 +362,11 @@ def test_compose_instance_stores_runs_in_postgres(docker_instance) -> None:
 def test_compose_instance_launches_runs_in_docker_containers(docker_instance, compose) -> None:
     launcher = docker_instance.run_launcher
     assert isinstance(launcher, DockerRunLauncher)
-    assert launcher.image == compose["services"]["code-server"]["environment"]["DAGSTER_CURRENT_IMAGE"].replace(
-        "${FESTIVAL_IMAGE:-festival-pipeline:local}", "festival-pipeline:test"
-    )
+    assert launcher.networks == [compose["networks"]["festival"]["name"]]
+    assert launcher.image == "festival-pipeline:test"  # the fallback image: FESTIVAL_IMAGE
+    # the image the code server reports for its runs is the one the services run
+    code_server = compose["services"]["code-server"]
+    assert code_server["environment"]["DAGSTER_CURRENT_IMAGE"] == code_server["image"]
 
 
 def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
