@@ -8,8 +8,6 @@ tables (a year is replaced whole or not at all). The assets load as DataFrames t
 
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
@@ -32,11 +30,11 @@ from pydantic import Field
 from festival_pipeline.assets.common import RangeResults, partition_years, provenance
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import outcomes
-from festival_pipeline.database.ceremony_writer import WriteResult, write_ceremony
+from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult, write_year
 from festival_pipeline.database.introspection import table_schema
 from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA
-from festival_pipeline.model import CeremonyRecord, ParsedYear, Provenance
+from festival_pipeline.model import ParsedYear, Provenance
 from festival_pipeline.partitions import RANGE_POLICY
 from festival_pipeline.resources import FestivalDatabase
 
@@ -58,24 +56,6 @@ class WriteConfig(Config):
                     "made it (materializing only the table assets).")
 
 
-@dataclass
-class YearWrite:
-    """What the write of one year did, per edition."""
-
-    year: int
-    editions: list[tuple[CeremonyRecord, WriteResult]] = field(default_factory=list)
-
-    @property
-    def nominations(self) -> int:
-        return sum(result.nominations for _, result in self.editions)
-
-
-def _status(record: CeremonyRecord) -> str:
-    if record.nothing_to_import:
-        return outcomes.NOTHING_TO_IMPORT
-    return outcomes.ANNOUNCED_NOT_AWARDED if record.announced_not_awarded else outcomes.COMPLETE
-
-
 def parse_is_usable(parsed: ParsedYear, year: int, current: Provenance, use_stored_parse: bool) -> str | None:
     """Why the write step must not write `parsed` as `year`, or None.
 
@@ -95,16 +75,22 @@ def parse_is_usable(parsed: ParsedYear, year: int, current: Provenance, use_stor
             "materialize the parse asset with the tables, or set use_stored_parse: true")
 
 
-def write_year(cursor: Cursor, org_id: int, parsed: ParsedYear, run_id: str) -> YearWrite:
-    """Replace the year's rows with `parsed` (the caller's transaction) and record its outcome."""
-    scraped_at = datetime.now(UTC)
-    written = YearWrite(parsed.year)
+def write_and_record(cursor: Cursor, slug: str, parsed: ParsedYear, run_id: str,
+                     accept_shrink: bool) -> YearWriteResult:
+    """Replace the year's rows with `parsed` (the caller's transaction) and record its outcome.
+
+    A year whose source lists no edition is `no-edition` — only when it never had rows: otherwise
+    `write_year` refuses it as a shrink, like an edition that lost its awards.
+    """
+    written = write_year(cursor, slug, parsed.year, parsed.ceremonies, accept_shrink=accept_shrink)
+    org_id = organization_id(cursor, slug)
+    nominations = {edition.edition: edition for edition in written.editions}
     for record in parsed.ceremonies:
-        result = write_ceremony(cursor, record, scraped_at=scraped_at)
-        written.editions.append((record, result))
+        edition = nominations[record.edition]
         outcomes.record_outcome(
-            cursor, organization_id=org_id, year=record.year, edition=record.edition, status=_status(record),
-            details={"nominations": result.nominations, "categories": result.categories,
+            cursor, organization_id=org_id, year=record.year, edition=record.edition,
+            status=outcomes.written_status(record),
+            details={"nominations": edition.nominations, "categories": edition.categories,
                      "winners": sum(n.won for n in record.nominations),
                      **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
             run_id=run_id,
@@ -115,21 +101,22 @@ def write_year(cursor: Cursor, org_id: int, parsed: ParsedYear, run_id: str) -> 
     return written
 
 
-def _year_metadata(cursor: Cursor, written: YearWrite) -> dict[str, dict[str, object]]:
+def _year_metadata(cursor: Cursor, written: YearWriteResult) -> dict[str, dict[str, object]]:
     """Per table, the year's numbers as they are in the database after the write."""
-    ceremony_ids = [result.ceremony_id for _, result in written.editions]
     cursor.execute(
         """SELECT count(*), count(*) FILTER (WHERE won), count(DISTINCT category_id)
            FROM festival_nominations WHERE ceremony_id = ANY(%s)""",
-        (ceremony_ids,),
+        (list(written.ceremony_ids),),
     )
     rows, winners, categories = cursor.fetchone()
-    changes = {k: sum(getattr(result, k) for _, result in written.editions) for k in ("inserted", "updated", "deleted")}
-    editions = [f"{record.year}/{record.edition}" for record, _ in written.editions]
+    editions = [f"{written.year}/{edition.edition}" for edition in written.editions]
+    removed = [f"{written.year}/{edition.edition}" for edition in written.removed_editions]
     return {
-        "festival_ceremonies": {"dagster/row_count": len(ceremony_ids), "editions": MetadataValue.json(editions)},
-        "festival_categories": {"dagster/row_count": categories},
-        "festival_nominations": {"dagster/row_count": rows, "winners": winners, **changes},
+        "festival_ceremonies": {"dagster/row_count": len(editions), "editions": MetadataValue.json(editions),
+                                **({"editions_removed": MetadataValue.json(removed)} if removed else {})},
+        "festival_categories": {"dagster/row_count": categories, "orphans_removed": written.categories_deleted},
+        "festival_nominations": {"dagster/row_count": rows, "winners": winners, "inserted": written.inserted,
+                                 "updated": written.updated, "deleted": written.deleted},
     }
 
 
@@ -170,17 +157,20 @@ def build_table_assets(
     ) -> Iterator:
         current = provenance(context)
         accept_shrink = config.accept_shrink or context.run.tags.get(ACCEPT_SHRINK_TAG, "").lower() == "true"
-        results: RangeResults[YearWrite] = RangeResults(context, festival_db, slug, f"writing {label}")
-        refused: dict[int, str] = {}
+        results: RangeResults[YearWriteResult] = RangeResults(context, festival_db, slug, f"writing {label}")
+        refused: dict[int, dict] = {}
         for year in partition_years(context):
             if why := parse_is_usable(parsed[year], year, current, config.use_stored_parse):
                 results.fail(year, why)
                 continue
             try:
                 with festival_db.transaction() as cursor:
-                    org_id = organization_id(cursor, slug)
-                    written = write_year(cursor, org_id, parsed[year], current.run_id)
+                    written = write_and_record(cursor, slug, parsed[year], current.run_id, accept_shrink)
                     per_table = _year_metadata(cursor, written)
+            except ShrinkRefused as exc:
+                refused[year] = {**exc.report.as_metadata(), "description": exc.report.describe()}
+                results.fail(year, str(exc))
+                continue
             except Exception as exc:
                 results.fail(year, f"{type(exc).__name__}: {exc}")
                 continue
@@ -204,10 +194,11 @@ def _table_metadata(festival_db: FestivalDatabase) -> dict[str, dict[str, object
         return {table: {"dagster/column_schema": table_schema(cursor, table)} for table in TABLES}
 
 
-def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey], results: RangeResults[YearWrite],
-            refused: dict[int, str], accept_shrink: bool) -> list[AssetCheckResult]:
+def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey],
+            results: RangeResults[YearWriteResult], refused: dict[int, dict],
+            accept_shrink: bool) -> list[AssetCheckResult]:
     written = list(results.values.values())
-    ceremony_ids = [result.ceremony_id for w in written for _, result in w.editions]
+    ceremony_ids = [ceremony_id for w in written for ceremony_id in w.ceremony_ids]
     with festival_db.transaction() as cursor:
         cursor.execute(
             """SELECT count(*), count(DISTINCT (ceremony_id, category_id, film_imdb_ids, nominee_names,
@@ -236,7 +227,8 @@ def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey],
         AssetCheckResult(
             asset_key=keys["festival_nominations"], check_name="no_substantial_shrink", passed=not refused,
             severity=AssetCheckSeverity.ERROR,
-            metadata={"refused": MetadataValue.json({str(y): why for y, why in sorted(refused.items())}),
+            description="; ".join(f"{y}: {report['description']}" for y, report in sorted(refused.items())) or None,
+            metadata={"refused": MetadataValue.json({str(y): report for y, report in sorted(refused.items())}),
                       "accept_shrink": accept_shrink}),
         AssetCheckResult(
             asset_key=keys["festival_nominations"], check_name="no_duplicate_nomination_rows",
