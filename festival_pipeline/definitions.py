@@ -9,7 +9,9 @@ from festival_pipeline.assets.festivals import festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.assets.profiles import profile_assets
-from festival_pipeline.jobs import all_jobs, step_executor
+from festival_pipeline.dead_runs import end_dead_runs_sensor
+from festival_pipeline.executor import step_executor
+from festival_pipeline.jobs import all_jobs
 from festival_pipeline.schedules import all_schedules
 
 defs = Definitions(
@@ -18,4 +20,5 @@ defs = Definitions(
     jobs=all_jobs,
     executor=step_executor,
     schedules=all_schedules,
+    sensors=[end_dead_runs_sensor],
 )

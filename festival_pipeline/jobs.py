@@ -1,4 +1,4 @@
-"""One asset job per festival, partitioned like its assets, and the step executor.
+"""One asset job per festival, partitioned like its assets.
 
 The schedules and the UI's "Materialize" go through these jobs, so every run of a festival shows up
 under the same job name; backfills (CLI and UI) are Dagster asset backfills of the same assets.
@@ -6,20 +6,13 @@ under the same job name; backfills (CLI and UI) are Dagster asset backfills of t
 
 from __future__ import annotations
 
-from dagster import AssetSelection, PartitionsDefinition, define_asset_job, multiprocess_executor
+from dagster import AssetSelection, PartitionsDefinition, define_asset_job
 
 from festival_pipeline.assets.festivals import asset_prefix
 from festival_pipeline.partitions import festival_partitions, oscars_partitions
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, Festival
 
 OSCARS_GROUP = "oscars"
-
-# Steps run in processes forked from a server that has already imported Dagster and this code
-# location, instead of each step starting a fresh interpreter and importing both (~1 s a step).
-step_executor = multiprocess_executor.configured(
-    {"start_method": {"forkserver": {"preload_modules": ["festival_pipeline.definitions"]}}},
-    name="forkserver_multiprocess",
-)
 
 
 def festival_group(festival: Festival) -> str:

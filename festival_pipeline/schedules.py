@@ -1,5 +1,6 @@
-"""Schedules: each festival's new edition after the month it usually takes place, and
-the editions still announced but not awarded, until their winners are out.
+"""Schedules: each festival's new edition after the month it usually takes place, and, daily, the
+years still announced but not awarded (until their winners are out) and the recent years where the
+source listed no edition (IMDb may list an edition late).
 
 Both are RUNNING by default, so `festival-pipeline dev` (which runs the daemon) runs them.
 """
@@ -25,6 +26,7 @@ from festival_pipeline.resources import FestivalDatabase
 RUN_ON_DAY = 5  # early in the month after the edition: results are on the sites by then
 RUN_AT_HOUR = 6
 UNTIL_AWARDED_CRON = "0 7 * * *"  # daily: a few pages per pending year, gone once awarded
+NO_EDITION_RECHECK_YEARS = 3  # "no edition" in the last few years may be an edition IMDb lists late
 
 
 def yearly_cron(festival: Festival) -> str:
@@ -60,19 +62,25 @@ def _until_awarded_schedule(festival: Festival) -> ScheduleDefinition:
         job=FESTIVAL_JOBS[festival.slug],
         execution_timezone="UTC",
         default_status=DefaultScheduleStatus.RUNNING,
-        description=f"Re-imports {festival.name} years announced but not yet awarded, until they are.",
+        description=f"Re-imports {festival.name} years announced but not yet awarded, until they are, and "
+                    f"years of the last {NO_EDITION_RECHECK_YEARS} where the source listed no edition.",
     )
     def until_awarded(
         context: ScheduleEvaluationContext, festival_db: FestivalDatabase
     ) -> list[RunRequest] | SkipReason:
+        since = context.scheduled_execution_time.year - NO_EDITION_RECHECK_YEARS + 1
         with festival_db.transaction() as cursor:
-            years = status_queries.announced_not_awarded_years(cursor, festival.slug)
+            pending = status_queries.announced_not_awarded_years(cursor, festival.slug)
+            no_edition = status_queries.no_edition_years(cursor, festival.slug, since)
+        years = sorted(set(pending) | set(no_edition))
         if not years:
-            return SkipReason(f"no {festival.name} year is announced but not awarded")
+            return SkipReason(f"no {festival.name} year is announced but not awarded, and none of the last "
+                              f"{NO_EDITION_RECHECK_YEARS} years lacks an edition")
         day = context.scheduled_execution_time.strftime("%Y-%m-%d")
         return [
             RunRequest(run_key=f"{year}@{day}", partition_key=str(year),
-                       tags={"festival_pipeline/schedule": "until_awarded"})
+                       tags={"festival_pipeline/schedule": "until_awarded",
+                             "festival_pipeline/reason": "announced-not-awarded" if year in pending else "no-edition"})
             for year in years
         ]
 

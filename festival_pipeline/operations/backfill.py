@@ -16,6 +16,7 @@ failed"), which carries the good years of a failed run on and retries the failed
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,10 +34,12 @@ from rich.text import Text
 
 from festival_pipeline.dagster_env import DagsterEnvironment
 from festival_pipeline.database import connection, outcomes, status_queries
+from festival_pipeline.dead_runs import end_dead_runs, process_alive
 from festival_pipeline.definitions import defs
+from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id, process_tags
 from festival_pipeline.jobs import festival_group, festival_selection
 from festival_pipeline.operations import SelectionError, festival_label, parse_years, partition_keys, resolve_festivals
-from festival_pipeline.operations.dagster_api import AssetPartitions, BackfillState, DagsterApi
+from festival_pipeline.operations.dagster_api import AssetPartitions, BackfillState, DagsterApi, DagsterApiError
 from festival_pipeline.operations.status import StatusRow, festival_status
 from festival_pipeline.operations.waiting import describe_wait
 from festival_pipeline.registry import Festival
@@ -51,6 +54,15 @@ RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster
 CLI_TAG = "festival_pipeline/cli_backfill"
 ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
 FINALIZE_TIMEOUT_SECONDS = 30.0
+# the command that launched a backfill (its runs inherit the tags, so not the executor's run tags)
+CLI_HOST_TAG = "festival_pipeline/cli_host"
+CLI_PID_TAG = "festival_pipeline/cli_pid"
+CLI_PID_STARTED_TAG = "festival_pipeline/cli_pid_started"
+
+
+def cli_tags() -> dict[str, str]:
+    tags = process_tags()
+    return {CLI_HOST_TAG: tags[HOST_TAG], CLI_PID_TAG: tags[PID_TAG], CLI_PID_STARTED_TAG: tags[PID_STARTED_TAG]}
 
 
 class BackfillTarget(NamedTuple):
@@ -145,9 +157,26 @@ class Backfill:
         self.instance.dispose()
 
     # --- the steps -------------------------------------------------------------------
+    def clear_dead_work(self) -> None:
+        """Before anything waits on them: end this machine's runs whose process died (their pool slots
+        freed now), and cancel backfills an earlier command launched, died before they started a run."""
+        for dead in end_dead_runs(self.instance):
+            self.api.free_slots_for_run(dead.run_id)
+            self.console.print(f"ended run {dead.run_id[:8]} of {dead.job_name}: {dead.reason}", soft_wrap=True)
+        for backfill_id, tags in self.api.requested_backfills().items():
+            if tags.get(CLI_HOST_TAG) != machine_id() or CLI_PID_TAG not in tags:
+                continue
+            launcher_alive = process_alive(int(tags[CLI_PID_TAG]), float(tags.get(CLI_PID_STARTED_TAG, "0")))
+            if launcher_alive or self._runs(backfill_id):
+                continue  # its command still follows it, or its runs carry it (the daemon will close it)
+            self.api.cancel_backfill(backfill_id)
+            self.console.print(f"canceled backfill {backfill_id}: the command that launched it died before "
+                               "any of its runs started", soft_wrap=True)
+
     def launch(self, accept_shrink: bool) -> str:
+        self.clear_dead_work()
         self._ensure_pools()
-        tags = {CLI_TAG: uuid.uuid4().hex[:8]}
+        tags = {CLI_TAG: uuid.uuid4().hex[:8], **cli_tags()}
         if accept_shrink:
             tags[ACCEPT_SHRINK_TAG] = "true"
         title = "festival-pipeline backfill " + ", ".join(
@@ -273,16 +302,22 @@ def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: 
     with stack:
         stack.wait_ready()
         backfill = Backfill(environment, stack, targets, console)
+        ids: list[str] = []
         try:
-            backfill_id = backfill.launch(accept_shrink)
-            ids = [backfill_id]
-            backfill.follow(backfill_id, targets)
+            ids.append(backfill.launch(accept_shrink))
+            backfill.follow(ids[0], targets)
             if backfill.collateral_years():
-                backfill.finalize(backfill_id, wait_for_any_daemon=True)  # Dagster re-executes closed backfills only
-                ids.append(backfill.reexecute_failed(backfill_id))
+                backfill.finalize(ids[0], wait_for_any_daemon=True)  # Dagster re-executes closed backfills only
+                ids.append(backfill.reexecute_failed(ids[0]))
                 backfill.follow(ids[-1], None)
             state = backfill.finalize(ids[-1])
             results = backfill.results()
+        except KeyboardInterrupt:
+            if ids:  # stopped by the user: the backfill stops too, not only this command
+                with contextlib.suppress(DagsterApiError):
+                    backfill.api.cancel_backfill(ids[-1])
+                console.print(f"canceled backfill {ids[-1]}")
+            raise
         finally:
             backfill.close()
     report = BackfillReport(ids, results, state.status)

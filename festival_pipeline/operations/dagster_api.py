@@ -99,6 +99,11 @@ mutation($id: String!) { cancelPartitionBackfill(backfillId: $id) {
 _POOLS = """{ instance { concurrencyLimits { concurrencyKey slotCount claimedSlots { runId stepKey }
   pendingSteps { runId stepKey } } } }"""
 
+_FREE_SLOTS = """mutation($runId: String!) { freeConcurrencySlotsForRun(runId: $runId) }"""
+
+_REQUESTED_BACKFILLS = """{ partitionBackfillsOrError(status: REQUESTED) { __typename
+  ... on PartitionBackfills { results { id tags { key value } } } ... on PythonError { message } } }"""
+
 _SET_POOL = """
 mutation($key: String!, $limit: Int!) { setConcurrencyLimit(concurrencyKey: $key, limit: $limit) }"""
 
@@ -178,3 +183,13 @@ class DagsterApi:
 
     def set_pool_limit(self, pool: str, limit: int) -> None:
         self.query(_SET_POOL, {"key": pool, "limit": limit})
+
+    def free_slots_for_run(self, run_id: str) -> None:
+        self.query(_FREE_SLOTS, {"runId": run_id})
+
+    def requested_backfills(self) -> dict[str, dict[str, str]]:
+        """Backfills the daemon still works on: id → tags."""
+        result = self.query(_REQUESTED_BACKFILLS)["partitionBackfillsOrError"]
+        if result["__typename"] != "PartitionBackfills":
+            raise DagsterApiError(f"partitionBackfillsOrError: {result.get('message', result['__typename'])}")
+        return {item["id"]: {tag["key"]: tag["value"] for tag in item["tags"]} for item in result["results"]}
