@@ -12,6 +12,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
+    DagsterError,
     Failure,
     MetadataValue,
 )
@@ -53,14 +54,27 @@ def partition_years(context: AssetExecutionContext) -> list[int]:
     return [int(key) for key in context.partition_keys]
 
 
+DIRECT_INVOCATION = "direct-invocation"
+
+
+def run_of(context: AssetExecutionContext) -> tuple[str, Mapping[str, str]]:
+    """The run's id and tags; an asset body invoked directly (tests) has no run."""
+    try:
+        run = context.run
+    except DagsterError:  # DagsterInvalidPropertyError, not exported
+        return DIRECT_INVOCATION, {}
+    return run.run_id, run.tags
+
+
 def provenance(context: AssetExecutionContext) -> Provenance:
     """This run, and the backfill it belongs to (followed back through re-executions)."""
-    tags = context.run.tags
-    return Provenance(context.run.run_id, tags.get(ROOT_BACKFILL_TAG) or tags.get(BACKFILL_TAG))
+    run_id, tags = run_of(context)
+    return Provenance(run_id, tags.get(ROOT_BACKFILL_TAG) or tags.get(BACKFILL_TAG))
 
 
 def fetch_context(context: AssetExecutionContext) -> FetchContext:
-    return FetchContext(run_id=context.run.run_id, backfill_id=context.run.tags.get(BACKFILL_TAG))
+    run_id, tags = run_of(context)
+    return FetchContext(run_id=run_id, backfill_id=tags.get(BACKFILL_TAG))
 
 
 def describe_failure(exc: Exception) -> str:
@@ -105,7 +119,7 @@ class RangeResults(Generic[V]):
         self.failures[year] = error
         with self.festival_db.transaction() as cursor:
             outcomes.record_year_failure(cursor, organization_id=organization_id(cursor, self.slug), year=year,
-                                         error=error, run_id=self.context.run.run_id)
+                                         error=error, run_id=run_of(self.context)[0])
 
     def fail_all(self, years: Iterable[int], error: str) -> None:
         for year in years:
@@ -113,6 +127,8 @@ class RangeResults(Generic[V]):
 
     def add_partition_metadata(self, asset_keys: Iterable[AssetKey]) -> None:
         """Per-year metadata on each year's materialization (when no year failed)."""
+        if run_of(self.context)[0] == DIRECT_INVOCATION:
+            return  # an asset body invoked directly materializes nothing to attach metadata to
         for asset_key in asset_keys:
             for year in self.values:
                 self.context.add_asset_metadata(self.metadata(year, asset_key), asset_key=asset_key,

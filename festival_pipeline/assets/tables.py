@@ -27,7 +27,7 @@ from dagster import (
 from psycopg2.extensions import cursor as Cursor
 from pydantic import Field
 
-from festival_pipeline.assets.common import RangeResults, partition_years, provenance
+from festival_pipeline.assets.common import RangeResults, partition_years, provenance, run_of
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import outcomes
 from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult, write_year
@@ -156,7 +156,7 @@ def build_table_assets(
         parsed: dict[int, ParsedYear],
     ) -> Iterator:
         current = provenance(context)
-        accept_shrink = config.accept_shrink or context.run.tags.get(ACCEPT_SHRINK_TAG, "").lower() == "true"
+        accept_shrink = config.accept_shrink or run_of(context)[1].get(ACCEPT_SHRINK_TAG, "").lower() == "true"
         results: RangeResults[YearWriteResult] = RangeResults(context, festival_db, slug, f"writing {label}")
         refused: dict[int, dict] = {}
         for year in partition_years(context):
