@@ -117,10 +117,13 @@ def dagster(args: tuple[str, ...]) -> None:
 @click.option("--accept-shrink", is_flag=True,
               help="Write years even when the source now lists a whole category, more than 10 % of the "
                    "nominations, or an edition less (the site really changed).")
+@click.option("--from-archive", is_flag=True,
+              help="Fetch nothing: parse and write the years again from the pages already archived.")
 @click.option("--webserver", "webserver_url", metavar="URL",
               help="The Dagster webserver of a running deployment (default: `festival-pipeline dev`'s, else one "
                    "started for this command).")
-def backfill(target: str, years: str | None, accept_shrink: bool, webserver_url: str | None) -> None:
+def backfill(target: str, years: str | None, accept_shrink: bool, from_archive: bool,
+             webserver_url: str | None) -> None:
     from festival_pipeline.services import DagsterStack
 
     environment = _environment()
@@ -137,7 +140,8 @@ def backfill(target: str, years: str | None, accept_shrink: bool, webserver_url:
     except BaseException:
         stack.close()
         raise
-    report = operation.run_backfill(environment, stack, targets, _console(), accept_shrink=accept_shrink)
+    report = operation.run_backfill(environment, stack, targets, _console(), accept_shrink=accept_shrink,
+                                    from_archive=from_archive)
     if report.failed:
         click.echo(f"{len(report.failed)} partition(s) failed (backfill {', '.join(report.backfill_ids)}):", err=True)
         for line in report.failed:

@@ -106,15 +106,20 @@ def contiguous_ranges(keys: list[str], all_keys: list[str]) -> list[tuple[str, s
     return [(start, end) for start, end in ranges]
 
 
-def festival_asset_keys(festival: Festival) -> list[AssetKey]:
-    """Every asset of the festival's group (all partitioned by the festival's years)."""
-    return sorted(festival_selection(festival).resolve(defs.resolve_asset_graph()), key=lambda k: k.to_user_string())
+def festival_asset_keys(festival: Festival, from_archive: bool = False) -> list[AssetKey]:
+    """Every asset of the festival's group (all partitioned by the festival's years); `from_archive`
+    leaves out the page assets (pool-bound: the ones that fetch), so the parse and the tables are
+    rebuilt from the pages already archived."""
+    selection = festival_selection(festival)
+    if from_archive:
+        selection = selection - selection.roots()  # the page assets are the roots of a festival's group
+    return sorted(selection.resolve(defs.resolve_asset_graph()), key=lambda k: k.to_user_string())
 
 
-def backfill_partitions(targets: list[BackfillTarget]) -> list[AssetPartitions]:
+def backfill_partitions(targets: list[BackfillTarget], from_archive: bool = False) -> list[AssetPartitions]:
     return [
         AssetPartitions(tuple(key.path), contiguous_ranges(target.keys, target.all_keys))
-        for target in targets for key in festival_asset_keys(target.festival)
+        for target in targets for key in festival_asset_keys(target.festival, from_archive)
     ]
 
 
@@ -173,7 +178,7 @@ class Backfill:
             self.console.print(f"canceled backfill {backfill_id}: the command that launched it died before "
                                "any of its runs started", soft_wrap=True)
 
-    def launch(self, accept_shrink: bool) -> str:
+    def launch(self, accept_shrink: bool, from_archive: bool) -> str:
         self.clear_dead_work()
         self._ensure_pools()
         tags = {CLI_TAG: uuid.uuid4().hex[:8], **cli_tags()}
@@ -181,7 +186,9 @@ class Backfill:
             tags[ACCEPT_SHRINK_TAG] = "true"
         title = "festival-pipeline backfill " + ", ".join(
             f"{festival_label(t.festival)} {t.keys[0]}–{t.keys[-1]}" for t in self.targets)
-        backfill_id = self.api.launch_backfill(backfill_partitions(self.targets), tags=tags, title=title)
+        if from_archive:
+            title += " (from the archived pages)"
+        backfill_id = self.api.launch_backfill(backfill_partitions(self.targets, from_archive), tags=tags, title=title)
         self.stack.start_daemon()
         self.console.print(f"backfill [bold]{backfill_id}[/bold] launched ({self.total_years} festival-year(s)); "
                            f"Dagster UI: {self.stack.url}/runs/b/{backfill_id}", soft_wrap=True)
@@ -297,14 +304,14 @@ class Backfill:
 
 
 def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: list[BackfillTarget],
-                 console: Console, *, accept_shrink: bool = False) -> BackfillReport:
+                 console: Console, *, accept_shrink: bool = False, from_archive: bool = False) -> BackfillReport:
     """Launch the backfill, follow it to the end (re-executing failed partitions once), and report."""
     with stack:
         stack.wait_ready()
         backfill = Backfill(environment, stack, targets, console)
         ids: list[str] = []
         try:
-            ids.append(backfill.launch(accept_shrink))
+            ids.append(backfill.launch(accept_shrink, from_archive))
             backfill.follow(ids[0], targets)
             if backfill.collateral_years():
                 backfill.finalize(ids[0], wait_for_any_daemon=True)  # Dagster re-executes closed backfills only
