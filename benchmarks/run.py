@@ -483,12 +483,12 @@ def main(argv: list[str] | None = None) -> int:
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()], "phases": {}}
     throttled_sim: Simulator | None = None
     try:
-        from festival_pipeline import dagster_env
         from festival_pipeline.database import connection, migrate
+        from festival_pipeline.runtime import instance_home
 
         t = time.perf_counter()
-        env = dagster_env.prepare()  # starts the embedded server, migrates, lays out DAGSTER_HOME
-        dagster_env.apply(env)
+        env = instance_home.prepare()  # starts the embedded server, migrates, lays out DAGSTER_HOME
+        instance_home.apply(env)
         report["setup_seconds"] = round(time.perf_counter() - t, 2)
         festival_url = connection.resolve_database_urls().festival
         direct_url = festival_url.rsplit("/", 1)[0] + "/direct_floor"

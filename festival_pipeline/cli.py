@@ -16,14 +16,14 @@ from festival_pipeline.settings import ConfigurationError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from festival_pipeline.dagster_env import DagsterEnvironment
+    from festival_pipeline.runtime.instance_home import DagsterEnvironment
 
 
 def _environment() -> DagsterEnvironment:
     """The database started and migrated, DAGSTER_HOME laid out; this process uses the instance too."""
-    from festival_pipeline import dagster_env
+    from festival_pipeline.runtime import instance_home
 
-    environment = dagster_env.prepare(settings.database_settings(), settings.pipeline_home())
+    environment = instance_home.prepare(settings.database_settings(), settings.pipeline_home())
     os.environ.update(environment.env)
     return environment
 
@@ -37,11 +37,11 @@ def cli() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the webserver binds to.")
 @click.option("--port", default=3000, show_default=True, type=int)
 def dev(host: str, port: int) -> None:
-    from festival_pipeline import dagster_env, services
-    from festival_pipeline.process_group import run_in_process_group
+    from festival_pipeline.runtime import instance_home, services
+    from festival_pipeline.runtime.process_group import run_in_process_group
 
     environment = _environment()
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(dagster_env.project_file("workspace.yaml")),
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(instance_home.project_file("workspace.yaml")),
                "-h", host, "-p", str(port)]
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     click.echo(f"Dagster UI on {url} (DAGSTER_HOME={environment.dagster_home})")
@@ -64,7 +64,7 @@ def serve() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=4000, show_default=True, type=int)
 def serve_code_server(host: str, port: int) -> None:
-    from festival_pipeline import services
+    from festival_pipeline.runtime import services
 
     environment = _environment()
     _exec(services.code_server_command(host, port), environment)
@@ -75,7 +75,7 @@ def serve_code_server(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
 def serve_webserver(code_server: str, host: str, port: int) -> None:
-    from festival_pipeline import services
+    from festival_pipeline.runtime import services
 
     environment = _environment()
     workspace = services.grpc_workspace(environment.dagster_home / "workspace.yaml", code_server)
@@ -85,7 +85,7 @@ def serve_webserver(code_server: str, host: str, port: int) -> None:
 @serve.command("daemon", help="The Dagster daemon (schedules, sensors, run queue, backfills, run monitoring).")
 @click.option("--code-server", "code_server", required=True, help="host:port of `serve code-server`.")
 def serve_daemon(code_server: str) -> None:
-    from festival_pipeline import services
+    from festival_pipeline.runtime import services
 
     environment = _environment()
     workspace = services.grpc_workspace(environment.dagster_home / "workspace.yaml", code_server)
@@ -124,7 +124,7 @@ def dagster(args: tuple[str, ...]) -> None:
                    "started for this command).")
 def backfill(target: str, years: str | None, accept_shrink: bool, from_archive: bool,
              webserver_url: str | None) -> None:
-    from festival_pipeline.services import DagsterStack
+    from festival_pipeline.runtime.services import DagsterStack
 
     environment = _environment()
     # the services start while this process imports the definitions and plans

@@ -6,7 +6,7 @@ location, instead of each step starting a fresh interpreter and importing both (
 
 Before the first step, the run gets three tags: this machine, the worker's process id and its start
 time. Dagster's default run launcher cannot tell whether a run's process is still alive; with these
-tags `festival_pipeline.dead_runs` can, on the same machine, and ends a run whose process died
+tags `festival_pipeline.runtime.dead_runs` can, on the same machine, and ends a run whose process died
 instead of leaving it STARTED with its pool slots held. A run on another machine is never judged
 from here.
 """

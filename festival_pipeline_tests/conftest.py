@@ -170,14 +170,15 @@ def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: py
     """A real Dagster instance stored in PostgreSQL, laid out as `festival-pipeline dev` does."""
     from dagster import DagsterInstance
 
-    from festival_pipeline import dagster_env, settings
+    from festival_pipeline import settings
+    from festival_pipeline.runtime import instance_home
 
     home = tmp_path / "home"
     monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(home))
     monkeypatch.setenv("FESTIVAL_HTTP_REQUESTS_PER_SECOND", "0")
-    environment = dagster_env.prepare(settings.database_settings(), home)
+    environment = instance_home.prepare(settings.database_settings(), home)
     monkeypatch.setenv("DAGSTER_HOME", str(environment.dagster_home))
-    monkeypatch.setenv(dagster_env.PG_URL_VARIABLE, environment.env[dagster_env.PG_URL_VARIABLE])
+    monkeypatch.setenv(instance_home.PG_URL_VARIABLE, environment.env[instance_home.PG_URL_VARIABLE])
     instance = DagsterInstance.from_config(str(environment.dagster_home))
     yield instance
     instance.dispose()

@@ -20,7 +20,13 @@ from dagster import (
 )
 
 from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.assets.oscars import ENHANCED, IMDB_PAGE, OSCARS_ORG_PAGE, oscars_assets, oscars_org_ceremony_page
+from festival_pipeline.assets.oscars import (
+    ENHANCED,
+    IMDB_PAGE,
+    OSCARS_ORG_PAGE,
+    oscars_assets,
+    oscars_org_ceremony_page,
+)
 from festival_pipeline.assets.profiles import profile_assets
 from festival_pipeline.database.partition_pages import YearPages
 from festival_pipeline.definitions import defs
@@ -94,8 +100,8 @@ def test_a_materialized_year_loads_as_a_dataframe_of_its_rows(resources, instanc
     assert result.success
     frame = with_resources(resources).load_asset_value(NOMINATIONS, partition_key="2024", instance=instance)
     assert isinstance(frame, pd.DataFrame)
-    in_table = count(festival_database_url, """SELECT count(*) FROM festival_nominations n
-                                               JOIN festival_ceremonies c ON c.id = n.ceremony_id WHERE c.year = 2024""")
+    in_table = count(festival_database_url, """SELECT count(*) FROM festival_nominations n JOIN festival_ceremonies c
+                                               ON c.id = n.ceremony_id WHERE c.year = 2024""")
     assert len(frame) == in_table > 100
     assert set(frame["year"]) == {2024} and set(frame["festival"]) == {"academy-awards"}
     best_picture = frame[(frame["category"] == "Best Picture") & frame["won"]]

@@ -26,7 +26,7 @@ from dagster import DagsterInstance, Definitions, QueuedRunCoordinator
 from dagster_docker import DockerRunLauncher
 from docker.utils.build import exclude_paths
 
-from festival_pipeline import dagster_env
+from festival_pipeline.runtime import instance_home
 from festival_pipeline_tests.conftest import create_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +192,7 @@ def test_image_leaves_the_command_to_the_launchers(dockerfile_commands) -> None:
 
 
 def test_image_turns_on_the_batched_event_writes_dev_uses(dockerfile_commands) -> None:
-    assert image_env(dockerfile_commands)["DAGSTER_EVENT_BATCH_SIZE"] == str(dagster_env.EVENT_BATCH_SIZE)
+    assert image_env(dockerfile_commands)["DAGSTER_EVENT_BATCH_SIZE"] == str(instance_home.EVENT_BATCH_SIZE)
 
 
 def test_build_context_keeps_secrets_and_local_state_out(tmp_path: Path) -> None:
@@ -377,7 +377,7 @@ def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
 def test_compose_instance_gives_each_site_one_slot(docker_instance) -> None:
     """The page assets' pools (oscars.org, imdb.com) come up with one slot each, shared by all runs."""
     storage = docker_instance.event_log_storage
-    for pool in dagster_env.SOURCE_POOLS:
+    for pool in instance_home.SOURCE_POOLS:
         storage.initialize_concurrency_limit_to_default(pool)
         assert storage.get_concurrency_info(pool).slot_count == 1
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from festival_pipeline.database.embedded import EmbeddedPostgres
-from festival_pipeline.process_group import run_in_process_group
+from festival_pipeline.runtime.process_group import run_in_process_group
 from festival_pipeline_tests.conftest import free_port
 
 CLI = str(Path(sys.executable).with_name("festival-pipeline"))
@@ -26,7 +26,7 @@ SPAWNS_TWO_SLEEPERS = ("import subprocess, time; [subprocess.Popen(['sleep', '30
 
 def _runner(command: list[str], grace_seconds: float) -> subprocess.Popen:
     """A Python process that runs `command` through run_in_process_group and exits with its code."""
-    script = ("import sys; from festival_pipeline.process_group import run_in_process_group; "
+    script = ("import sys; from festival_pipeline.runtime.process_group import run_in_process_group; "
               f"sys.exit(run_in_process_group({command!r}, grace_seconds={grace_seconds}))")
     return subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
 

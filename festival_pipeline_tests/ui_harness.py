@@ -6,7 +6,7 @@ here. It starts, on free ports of 127.0.0.1,
 * the oscars.org/IMDb simulator from ../shared/festival_web (in-process, skipped when absent),
 * `python -m dagster_webserver` and `python -m dagster._daemon run` (the `dagster-daemon` command;
   `dagster dev` starts it the same way) as subprocesses in the project root, with the
-  environment `festival_pipeline.dagster_env.prepare()` builds for a fresh festival database on the
+  environment `festival_pipeline.runtime.instance_home.prepare()` builds for a fresh festival database on the
   session's embedded PostgreSQL (the Dagster instance goes to `<that database>_dagster`),
 
 waits until the webserver has loaded the code location and the daemon reports healthy, and stops
@@ -185,7 +185,7 @@ def dagster_ui(pg_server: RunningServer, tmp_path_factory: pytest.TempPathFactor
         sys.path.insert(0, str(SHARED))
     from festival_web import start_server
 
-    from festival_pipeline import dagster_env
+    from festival_pipeline.runtime import instance_home
 
     simulator_url, stop_simulator = start_server(port=0)
     processes: dict[str, subprocess.Popen] = {}
@@ -197,12 +197,12 @@ def dagster_ui(pg_server: RunningServer, tmp_path_factory: pytest.TempPathFactor
                           FESTIVAL_HTTP_REQUESTS_PER_SECOND="0",
                           # the instance goes to `<test database>_dagster`, never to a developer's own
                           FESTIVAL_DAGSTER_DATABASE_URL=None):
-            env = dagster_env.prepare()
+            env = instance_home.prepare()
         env["PYTHONUNBUFFERED"] = "1"
         port = free_port()
         ui = DagsterUI(url=f"http://127.0.0.1:{port}", simulator_url=simulator_url, database_url=database_url,
                        env=env, logs={"webserver": home / "webserver.log", "daemon": home / "daemon.log"})
-        workspace = str(dagster_env.project_file("workspace.yaml"))
+        workspace = str(instance_home.project_file("workspace.yaml"))
         processes["webserver"] = _start(
             [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
             env, ui.logs["webserver"])

@@ -32,9 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from festival_pipeline.dagster_env import DagsterEnvironment
 from festival_pipeline.database import connection, outcomes, status_queries
-from festival_pipeline.dead_runs import end_dead_runs, process_alive
 from festival_pipeline.definitions import defs
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id, process_tags
 from festival_pipeline.jobs import festival_group, festival_selection
@@ -43,7 +41,9 @@ from festival_pipeline.operations.dagster_api import AssetPartitions, BackfillSt
 from festival_pipeline.operations.status import StatusRow, festival_status
 from festival_pipeline.operations.waiting import describe_wait
 from festival_pipeline.registry import Festival
-from festival_pipeline.services import DagsterStack
+from festival_pipeline.runtime.dead_runs import end_dead_runs, process_alive
+from festival_pipeline.runtime.instance_home import DagsterEnvironment
+from festival_pipeline.runtime.services import DagsterStack
 
 POLL_SECONDS = 1.0
 WAIT_REPORT_SECONDS = 2.0

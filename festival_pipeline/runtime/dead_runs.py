@@ -9,7 +9,7 @@ slots (`free_slots_after_run_end_seconds`). Runs recorded on another machine, or
 are never ended from here on a guess (Dagster's own start timeout covers a run that never started).
 
 Used by `festival-pipeline backfill` before it launches anything, and by the `end_dead_runs` sensor
-while a daemon runs (`festival-pipeline dev`).
+(festival_pipeline/sensors.py) while a daemon runs (`festival-pipeline dev`).
 """
 
 from __future__ import annotations
@@ -18,21 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psutil
-from dagster import (
-    DagsterInstance,
-    DagsterRun,
-    DagsterRunStatus,
-    DefaultSensorStatus,
-    RunsFilter,
-    SensorEvaluationContext,
-    SkipReason,
-    sensor,
-)
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
 
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id
 
 UNFINISHED = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
-CHECK_INTERVAL_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -76,14 +66,3 @@ def end_dead_runs(instance: DagsterInstance) -> list[DeadRun]:
         instance.report_run_failed(run, dead.reason)
         ended.append(dead)
     return ended
-
-
-@sensor(name="end_dead_runs", minimum_interval_seconds=CHECK_INTERVAL_SECONDS,
-        default_status=DefaultSensorStatus.RUNNING,
-        description="Ends runs of this machine whose worker process died (kill -9, OOM, a crash), so they do "
-                    "not keep their pool slots; runs on other machines are left alone.")
-def end_dead_runs_sensor(context: SensorEvaluationContext) -> SkipReason:
-    ended = end_dead_runs(context.instance)
-    if not ended:
-        return SkipReason("no dead run")
-    return SkipReason("ended " + ", ".join(f"{dead.run_id[:8]} ({dead.job_name})" for dead in ended))
