@@ -20,7 +20,7 @@ from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.connection import DatabaseSettings
 from festival_pipeline.settings import ConfigurationError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
 POSTGRES_STORAGE = {"storage": {"postgres": {"postgres_url": {"env": PG_URL_VARIABLE}}}}
 
