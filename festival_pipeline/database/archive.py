@@ -71,14 +71,6 @@ def latest_page(cursor: Cursor, url: str) -> ArchivedPage:
     return ArchivedPage(page_id, page_url, fetched_at, status, headers, sha256, zlib.decompress(bytes(body)))
 
 
-def latest_sha256(cursor: Cursor, url: str) -> str | None:
-    cursor.execute(
-        "SELECT sha256 FROM raw_pages WHERE url = %s ORDER BY fetched_at DESC, id DESC LIMIT 1", (url,)
-    )
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def link_partition_page(
     cursor: Cursor, *, organization_id: int, year: int, edition: int, role: str, url: str, raw_page_id: int
 ) -> None:
