@@ -14,7 +14,7 @@ then, each phase a monitored subprocess (wall time, simulator requests, rows, pe
   throttled   simulator --latency-ms 200, FESTIVAL_HTTP_REQUESTS_PER_SECOND=2, the full backfill again
   profile     (--profile) the reparse run in-process under cProfile: product hot spots
 
-    cd /work/main && . .venv/bin/activate
+    . .venv/bin/activate   # in the repository root
     python benchmarks/run.py [--first 1929] [--last 2026] [--skip-throttled] [--profile] [--json out.json]
 
 Prints a report (and writes it as JSON with --json).
@@ -411,7 +411,7 @@ def profile_in_process(tmp: Path, first: str, last: str, top: int = 25) -> dict:
                 continue
             rows_.append({"function": f"{Path(filename).name}:{line}({function})", "calls": calls,
                           "tottime_s": round(tottime, 2), "cumtime_s": round(cumtime, 2),
-                          "module": filename.split("site-packages/")[-1].split("/work/main/")[-1]})
+                          "module": filename.split("site-packages/")[-1].split(f"{ROOT}/")[-1]})
         return sorted(rows_, key=lambda r: -r[key])[:top]
 
     buffer = io.StringIO()
@@ -456,8 +456,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, profile)")
     parser.add_argument("--asset-materialize", action="store_true",
                         help="use `dagster asset materialize --partition-range` even when oscars_job exists")
-    parser.add_argument("--whatif-enhance-fix", action="store_true",
-                        help="apply the suggested enhance fix in memory in every process (benchmarks/whatif)")
     args = parser.parse_args(argv)
     if not SIMULATOR.exists():
         parser.error(f"the simulator is missing: {SIMULATOR}")
@@ -474,12 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.asset_materialize:
         os.environ["FESTIVAL_BENCH_ASSET_MATERIALIZE"] = "1"
-    if args.whatif_enhance_fix:
-        whatif = str(ROOT / "benchmarks" / "whatif")
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [whatif, os.environ.get("PYTHONPATH")]))
-        os.environ["FESTIVAL_BENCH_WHATIF"] = "enhance"
     report: dict = {"range": f"{args.first}...{args.last}", "cpus": os.cpu_count(),
-                    "whatif_enhance_fix": args.whatif_enhance_fix,
                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()], "phases": {}}
     throttled_sim: Simulator | None = None
     try:

@@ -2,7 +2,7 @@
 
 Fixtures in fixtures/pages are simulator renderings of the BSD-2 DLu/oscar_data
 TSV. Festival pages (other events) are read from the simulator's samples folder
-and the real capture from /work/shared/captures; those tests skip when absent.
+and the real capture from ../shared/captures; those tests skip when absent.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from festival_pipeline.parsers import (
 )
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
-SHARED = Path("/work/shared")
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout
 SHARED_SAMPLES = SHARED / "festival_web" / "samples"
 TSV = SHARED / "data" / "oscar_data" / "oscars.tsv"
 CAPTURE = SHARED / "captures" / "imdb" / "ev0000003_2024_1.html"

@@ -1,7 +1,7 @@
 """Tests for the oscars.org ceremony page parser.
 
 Fixtures in fixtures/pages are simulator renderings of the BSD-2 DLu/oscar_data
-TSV. Tests that need /work/shared (ground-truth TSV, further samples, real
+TSV. Tests that need ../shared (ground-truth TSV, further samples, real
 captures) skip when it is absent.
 """
 
@@ -22,7 +22,7 @@ from festival_pipeline.parsers import (
 )
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
-SHARED = Path("/work/shared")
+SHARED = Path(__file__).resolve().parents[2] / "shared"  # ../shared beside the checkout
 SHARED_SAMPLES = SHARED / "festival_web" / "samples"
 TSV = SHARED / "data" / "oscar_data" / "oscars.tsv"
 CAPTURE = SHARED / "captures" / "oscars_org" / "ceremonies_2024.html"

@@ -32,7 +32,6 @@ __all__ = [
     "category_similarity",
     "fold",
     "name_in_text",
-    "name_similarity",
     "normalize_category",
     "normalize_name",
     "normalize_title",
@@ -131,16 +130,6 @@ def best_title_score(titles: Iterable[str], others: Iterable[str]) -> float:
     """Highest `title_similarity` between any title of one list and any of the other."""
     others = list(others)
     return max((title_similarity(a, b) for a in titles for b in others), default=0.0)
-
-
-def name_similarity(a: str | None, b: str | None) -> float:
-    """0..100: how alike two person names are (token order ignored)."""
-    na, nb = normalize_name(a), normalize_name(b)
-    if not na or not nb:
-        return 0.0
-    if na == nb:
-        return 100.0
-    return max(fuzz.ratio(na, nb), fuzz.token_sort_ratio(na, nb))
 
 
 @functools.lru_cache(maxsize=200_000)
