@@ -33,6 +33,16 @@ def project_file(name: str) -> Path:
     return path
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` unless it holds it already; several services starting at once
+    never read a half-written file."""
+    if path.exists() and path.read_text() == text:
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(text)
+    os.replace(partial, path)
+
+
 @dataclass(frozen=True)
 class DagsterEnvironment:
     """What a command needs to run Dagster on this project's instance."""
@@ -62,9 +72,7 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
         dagster_home = home / "dagster_home"
         dagster_home.mkdir(parents=True, exist_ok=True)
         config = yaml.safe_dump(instance_config(), sort_keys=False)
-        target = dagster_home / "dagster.yaml"
-        if not target.exists() or target.read_text() != config:
-            target.write_text(config)
+        write_atomically(dagster_home / "dagster.yaml", config)
     env = {**base, "DAGSTER_HOME": str(dagster_home), "FESTIVAL_PIPELINE_HOME": str(home),
            PG_URL_VARIABLE: urls.dagster_sqlalchemy}
     return DagsterEnvironment(env=env, dagster_home=dagster_home, festival_url=urls.festival,

@@ -24,6 +24,8 @@ import psutil
 import requests
 import yaml
 
+from festival_pipeline.runtime.instance_home import write_atomically
+
 DEFINITIONS_MODULE = "festival_pipeline.definitions"
 LOCATION_NAME = "festival_pipeline"
 STOP_TIMEOUT_SECONDS = 30
@@ -54,7 +56,7 @@ def grpc_workspace(path: Path, code_server: str) -> Path:
     if not host or not port.isdigit():
         raise ValueError(f"--code-server must be host:port, got {code_server!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(
+    write_atomically(path, yaml.safe_dump(
         {"load_from": [{"grpc_server": {"host": host, "port": int(port), "location_name": LOCATION_NAME}}]}))
     return path
 
