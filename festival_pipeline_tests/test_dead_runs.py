@@ -173,10 +173,8 @@ def test_with_dev_running_a_killed_run_worker_is_ended_and_a_relaunch_completes(
                 break
             time.sleep(2)
         assert fingerprint(url) == expected_rows, (tmp_path / "dev.log").read_text()[-3000:]
-        dead = instance.get_run_by_id(run_id)
-        assert dead.status == DagsterRunStatus.FAILURE
-        failure = next(iter(instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)))
-        assert "its process died" in failure.message
+        # ended: by the end_dead_runs sensor, or first by dev's code server, whose child the worker was
+        assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
     finally:
         dev.send_signal(signal.SIGTERM)
         try:
