@@ -18,8 +18,9 @@ from psycopg2.extensions import cursor as Cursor
 from pydantic import PrivateAttr
 
 from festival_pipeline.database import connection, migrate
-from festival_pipeline.settings import DEFAULT_IMDB_BASE_URL, DEFAULT_OSCARS_BASE_URL, SourceUrls
-from festival_pipeline.sources.http_client import HttpSettings, PoliteHttpClient
+from festival_pipeline.settings import DEFAULT_IMDB_BASE_URL, DEFAULT_OSCARS_BASE_URL, SourceUrls, fetcher_settings
+from festival_pipeline.sources import Fetchers, process_fetchers
+from festival_pipeline.sources.fetcher import Fetcher
 
 
 @functools.cache
@@ -82,20 +83,20 @@ class FestivalDatabase(ConfigurableResource):
             self._step_lock.release()
 
 
-@functools.cache
-def _client(settings: HttpSettings) -> PoliteHttpClient:
-    return PoliteHttpClient(settings)
-
-
 class SourceWebsites(ConfigurableResource):
     """oscars.org and IMDb (or the simulator standing in for them): base URLs and politeness."""
 
     oscars_base_url: str = DEFAULT_OSCARS_BASE_URL
     imdb_base_url: str = DEFAULT_IMDB_BASE_URL
 
-    def http(self) -> PoliteHttpClient:
-        """One client per process, so the per-host rate limit holds across the assets of a run."""
-        return _client(HttpSettings.from_env())
+    def fetchers(self) -> Fetchers:
+        """One set of fetchers per process, so the per-host rate limit and the browser are shared
+        across the assets of a run."""
+        return process_fetchers(fetcher_settings())
+
+    def fetcher(self, site: str) -> Fetcher:
+        """The fetcher of ``site`` ("oscars" or "imdb")."""
+        return self.fetchers().for_site(site)
 
     def oscars_ceremony_url(self, year: int) -> str:
         return f"{self.oscars_base_url.rstrip('/')}/oscars/ceremonies/{year}"

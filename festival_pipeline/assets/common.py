@@ -80,7 +80,8 @@ class EditionList:
     def __init__(self, sites: SourceWebsites, festival_db: FestivalDatabase, event_id: str, reparse: bool) -> None:
         self.sites, self.event_id, self.reparse = sites, event_id, reparse
         with festival_db.transaction() as cursor:
-            self.stored = page_store.page(sites.http(), cursor, sites.imdb_event_url(event_id), reparse=reparse)
+            url = sites.imdb_event_url(event_id)
+            self.stored = page_store.page(sites.fetcher("imdb"), cursor, url, reparse=reparse)
         self.latest: ImdbEditionPage = parse_imdb_edition_page(self.stored.page.text, self.stored.page.url)
         self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
         self.fetched = 1 if self.stored.fetched else 0
@@ -90,7 +91,7 @@ class EditionList:
         url = self.sites.imdb_edition_url(self.event_id, year, instance)
         if url == self.latest_url:
             return self.stored
-        stored = page_store.page(self.sites.http(), cursor, url, reparse=self.reparse)
+        stored = page_store.page(self.sites.fetcher("imdb"), cursor, url, reparse=self.reparse)
         self.fetched += 1 if stored.fetched else 0
         return stored
 

@@ -81,7 +81,8 @@ def oscars_org_ceremony_page(
     for year in partition_years(context):
         try:
             with festival_db.transaction() as cursor:
-                stored = page_store.page(sites.http(), cursor, sites.oscars_ceremony_url(year), reparse=config.reparse)
+                stored = page_store.page(sites.fetcher("oscars"), cursor, sites.oscars_ceremony_url(year),
+                                         reparse=config.reparse)
                 link_page(cursor, SLUG, year, 1, OSCARS_ORG_ROLE, stored)
             pages.append(stored)
         except Exception as exc:

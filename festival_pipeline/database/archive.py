@@ -40,18 +40,27 @@ class ArchivedPage:
 
 
 def store_page(
-    cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str, body: bytes
+    cursor: Cursor,
+    *,
+    url: str,
+    fetched_at: datetime,
+    status: int,
+    headers: dict[str, str],
+    sha256: str,
+    body: bytes,
+    fetcher: str | None = None,
 ) -> int:
-    """Record one fetch; the body is stored once per content hash (an unchanged page adds no body)."""
+    """Record one fetch and the fetcher that got it ("direct", "browser", "zyte", ...); the body is
+    stored once per content hash (an unchanged page adds no body)."""
     cursor.execute(
         """INSERT INTO raw_page_bodies (sha256, size_bytes, body_zlib) VALUES (%s, %s, %s)
            ON CONFLICT (sha256) DO NOTHING""",
         (sha256, len(body), psycopg2.Binary(zlib.compress(body, 6))),
     )
     cursor.execute(
-        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes)
-           VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-        (url, fetched_at, status, json.dumps(headers), sha256, len(body)),
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, fetcher)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (url, fetched_at, status, json.dumps(headers), sha256, len(body), fetcher),
     )
     return cursor.fetchone()[0]
 

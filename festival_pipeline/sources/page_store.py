@@ -8,7 +8,7 @@ from psycopg2.extensions import cursor as Cursor
 
 from festival_pipeline.database import archive
 from festival_pipeline.database.archive import ArchivedPage
-from festival_pipeline.sources.http_client import PoliteHttpClient
+from festival_pipeline.sources.fetcher import Fetcher
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,9 @@ class StoredPage:
     fetched: bool  # False when taken from the archive
 
 
-def fetch_and_archive(client: PoliteHttpClient, cursor: Cursor, url: str) -> StoredPage:
-    """GET `url` (blocked / not found / server errors raise) and store the response in raw_pages."""
+def fetch_and_archive(client: Fetcher, cursor: Cursor, url: str) -> StoredPage:
+    """Fetch `url` (blocked / not found / server errors raise) and store the page in raw_pages, with
+    the fetcher that got it."""
     fetched = client.fetch(url)
     page_id = archive.store_page(
         cursor,
@@ -28,6 +29,7 @@ def fetch_and_archive(client: PoliteHttpClient, cursor: Cursor, url: str) -> Sto
         headers=fetched.headers,
         sha256=fetched.sha256,
         body=fetched.body,
+        fetcher=fetched.fetcher,
     )
     return StoredPage(
         ArchivedPage(page_id, url, fetched.fetched_at, fetched.status, fetched.headers, fetched.sha256, fetched.body),
@@ -35,7 +37,7 @@ def fetch_and_archive(client: PoliteHttpClient, cursor: Cursor, url: str) -> Sto
     )
 
 
-def page(client: PoliteHttpClient, cursor: Cursor, url: str, *, reparse: bool) -> StoredPage:
+def page(client: Fetcher, cursor: Cursor, url: str, *, reparse: bool) -> StoredPage:
     """The page at `url`: fetched and archived, or (reparse) the newest archived copy."""
     if reparse:
         return StoredPage(archive.latest_page(cursor, url), fetched=False)
