@@ -21,6 +21,7 @@ setup(
         "requests==2.34.2",
         "urllib3==2.8.0",
         "pyrate-limiter==4.5.1",
+        "playwright==1.65.2",  # the browser and auto fetchers (drives Chromium)
         "beautifulsoup4==4.15.0",
         "lxml==6.1.3",
         "selectolax==1.0.2",
@@ -34,7 +35,6 @@ setup(
         "test": [
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
-            "playwright==1.65.2",
             "ruff==0.17.6",
         ],
     },
