@@ -143,6 +143,16 @@ def test_zyte_passes_the_websites_own_status_through(server: ScriptedServer) -> 
         zyte(server).fetch(PAGE_URL)
 
 
+def test_zyte_follows_a_redirect_it_hands_back(server: ScriptedServer) -> None:
+    moved = json.dumps({"url": PAGE_URL, "statusCode": 302, "httpResponseBody": "",
+                        "httpResponseHeaders": [{"name": "Location", "value": "/event/ev0000003/2026/1/"}]}).encode()
+    server.script("/v1/extract", reply(200, moved), reply(200, zyte_answer()))
+    page = zyte(server).fetch(PAGE_URL)
+    first, second = (json.loads(hit.body)["url"] for hit in server.hits("/v1/extract"))
+    assert (first, second) == (PAGE_URL, "https://www.imdb.com/event/ev0000003/2026/1/")
+    assert page.final_url == second and page.url == PAGE_URL and page.body == PAGE
+
+
 def test_zyte_answer_that_is_not_the_api_is_a_service_error(server: ScriptedServer) -> None:
     server.script("/v1/extract", reply(200, b"<html>a captive portal</html>"))
     with pytest.raises(ServiceError, match="not a Zyte API answer"):

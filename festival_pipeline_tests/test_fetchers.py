@@ -76,6 +76,12 @@ def walled(tmp_path: Path) -> Iterator[Simulator]:
     yield from _start(tmp_path, waf="all", waf_ttl=TTL, render_key=KEY)
 
 
+@pytest.fixture
+def plain(tmp_path: Path) -> Iterator[Simulator]:
+    """The simulator without the wall."""
+    yield from _start(tmp_path)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """What the simulator serves without the wall: the reference bodies."""
@@ -223,6 +229,25 @@ def test_per_site_fetchers(walled: Simulator, served: dict[str, bytes]) -> None:
     for path, page in pages.items():
         assert page.body == served[path]
         assert page.fetcher == ("crawlbase" if path.startswith("/oscars/") else "zyte")
+
+
+@pytest.mark.parametrize("kind", ["direct", "auto", "browser", "zyte", "crawlbase"])
+def test_the_event_page_redirect_is_followed(
+    request: pytest.FixtureRequest, walled: Simulator, served: dict[str, bytes], kind: str
+) -> None:
+    """IMDb's event URL redirects to the latest edition (the pipeline reads the edition list there):
+    every fetcher ends on that page -- the services too, whose simulated redirect carries no Location."""
+    if kind in ("auto", "browser") and CHROMIUM is None:
+        pytest.skip("no Chromium found (/usr/bin/chromium or chromium/chrome on PATH): apt-get install chromium")
+    simulator: Simulator = request.getfixturevalue("plain") if kind == "direct" else walled
+    fetchers = Fetchers(settings(simulator, kind))
+    try:
+        page = fetchers.for_site("imdb").fetch(simulator.url + "/event/ev0000003/")
+    finally:
+        fetchers.close()
+    assert page.body == served["/event/ev0000003/2026/1/"]
+    assert page.final_url == simulator.url + "/event/ev0000003/2026/1/"
+    assert page.url == simulator.url + "/event/ev0000003/"
 
 
 @pytest.mark.parametrize("kind", ["zyte", "crawlbase"])

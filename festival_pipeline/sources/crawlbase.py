@@ -26,10 +26,12 @@ from festival_pipeline.sources.errors import (
     ServiceError,
     ServiceLimited,
     ServiceRejected,
+    UnexpectedStatus,
 )
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
+from festival_pipeline.sources.redirects import MAX_REDIRECTS, redirect_target
 from festival_pipeline.sources.settings import CrawlbaseSettings, HttpSettings
 
 CRAWLBASE_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 599})
@@ -64,8 +66,15 @@ class CrawlbaseFetcher:
         )
 
     def fetch(self, url: str) -> FetchedPage:
-        host = page_host(url)
-        outcome = self._crawl(url, host)
+        host = page_host(url)  # every hop is counted under the page's host
+        target, attempts = url, 0
+        for _ in range(MAX_REDIRECTS + 1):
+            outcome = self._crawl(url, target, host, attempts)
+            if not isinstance(outcome, str):
+                break
+            target, attempts = outcome, attempts + 1
+        else:
+            outcome = UnexpectedStatus(url, None, f"GET {url}{VIA}: more than {MAX_REDIRECTS} redirects")
         if isinstance(outcome, FetchError):
             raise outcome  # raised outside any except block: nothing holding the token is chained
         return outcome
@@ -73,9 +82,10 @@ class CrawlbaseFetcher:
     def close(self) -> None:
         self._transport.close()
 
-    def _crawl(self, url: str, host: str) -> FetchedPage | FetchError:
+    def _crawl(self, url: str, target: str, host: str, hops: int) -> FetchedPage | FetchError | str:
+        """One call for ``target`` (``url`` or where it redirected): the page, an error, or the next URL."""
         api = self.settings.api_url
-        wire_url = f"{api}{'&' if '?' in api else '?'}{urlencode({'token': self._token, 'url': url})}"
+        wire_url = f"{api}{'&' if '?' in api else '?'}{urlencode({'token': self._token, 'url': target})}"
         try:
             exchange = self._transport.request("GET", wire_url, rate_host=host)
         except transport.TransportFailure as exc:
@@ -93,13 +103,17 @@ class CrawlbaseFetcher:
         if not original.isdigit():
             return self._service_error(url, exchange.status, exchange.headers.get("pc_status"), exchange.attempts)
         status = int(original)
-        error = classify_response(url, status, exchange.body, exchange.headers, attempts=exchange.attempts, via=VIA)
+        next_url = redirect_target(target, status, exchange.headers, exchange.body)
+        if next_url is not None:
+            return next_url
+        attempts = hops + exchange.attempts
+        error = classify_response(url, status, exchange.body, exchange.headers, attempts=attempts, via=VIA)
         if error is not None:
             return error
         final_url = (exchange.headers.get("url") or "").strip()
         return FetchedPage.of(
-            url, final_url=final_url if final_url.startswith(("http://", "https://")) else url, status=status,
-            headers=exchange.headers, body=exchange.body, attempts=exchange.attempts, fetcher=self.name,
+            url, final_url=final_url if final_url.startswith(("http://", "https://")) else target, status=status,
+            headers=exchange.headers, body=exchange.body, attempts=attempts, fetcher=self.name,
         )
 
     def _service_error(self, url: str, status: int, pc_status: str | None, attempts: int) -> FetchError:

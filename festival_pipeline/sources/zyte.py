@@ -36,10 +36,12 @@ from festival_pipeline.sources.errors import (
     ServiceError,
     ServiceLimited,
     ServiceRejected,
+    UnexpectedStatus,
 )
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
+from festival_pipeline.sources.redirects import MAX_REDIRECTS, redirect_target
 from festival_pipeline.sources.settings import HttpSettings, ZyteSettings
 
 # 429/503: rate limiting (https://docs.zyte.com/zyte-api/usage/errors.html); 520: temporary download error
@@ -71,8 +73,15 @@ class ZyteFetcher:
         )
 
     def fetch(self, url: str) -> FetchedPage:
-        host = page_host(url)
-        outcome = self._extract(url, host)
+        host = page_host(url)  # every hop is counted under the page's host
+        target, attempts = url, 0
+        for _ in range(MAX_REDIRECTS + 1):
+            outcome = self._extract(url, target, host, attempts)
+            if not isinstance(outcome, str):
+                break
+            target, attempts = outcome, attempts + 1
+        else:
+            outcome = UnexpectedStatus(url, None, f"GET {url}{VIA}: more than {MAX_REDIRECTS} redirects")
         if isinstance(outcome, FetchError):
             raise outcome  # raised outside any except block: nothing holding the key is chained
         return outcome
@@ -80,8 +89,9 @@ class ZyteFetcher:
     def close(self) -> None:
         self._transport.close()
 
-    def _extract(self, url: str, host: str) -> FetchedPage | FetchError:
-        query: dict[str, Any] = {"url": url}
+    def _extract(self, url: str, target: str, host: str, hops: int) -> FetchedPage | FetchError | str:
+        """One call for ``target`` (``url`` or where it redirected): the page, an error, or the next URL."""
+        query: dict[str, Any] = {"url": target}
         query.update({"browserHtml": True} if self.render else {"httpResponseBody": True, "httpResponseHeaders": True})
         try:
             exchange = self._transport.request(
@@ -120,12 +130,15 @@ class ZyteFetcher:
                 url, status, f"GET {url}{VIA}: the body is larger than the {self.http.max_body_bytes} bytes allowed",
                 attempts=exchange.attempts,
             )
-        error = classify_response(url, status, body, headers, attempts=exchange.attempts, via=VIA)
+        next_url = redirect_target(target, status, headers, body)
+        if next_url is not None:
+            return next_url
+        attempts = hops + exchange.attempts
+        error = classify_response(url, status, body, headers, attempts=attempts, via=VIA)
         if error is not None:
             return error
         return FetchedPage.of(
-            url, final_url=url, status=status, headers=headers, body=body, attempts=exchange.attempts,
-            fetcher=self.name,
+            url, final_url=target, status=status, headers=headers, body=body, attempts=attempts, fetcher=self.name,
         )
 
 
