@@ -179,6 +179,23 @@ def test_browser_gets_every_page_as_served(walled: Simulator, served: dict[str, 
     assert set(requested) <= {*PATHS}  # no images, styles, scripts or favicon fetched from the site
 
 
+@needs_browser
+def test_a_browser_that_dies_is_started_again(walled: Simulator, served: dict[str, bytes]) -> None:
+    import psutil
+
+    from festival_pipeline.sources.browser import BrowserFetcher
+
+    with BrowserFetcher(BrowserSettings(executable=CHROMIUM), HttpSettings(requests_per_second=0)) as browser:
+        assert browser.fetch(walled.url + PATHS[0]).body == served[PATHS[0]]
+        chromium = [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
+        assert chromium
+        for process in chromium:
+            process.kill()
+        psutil.wait_procs(chromium, timeout=10)
+        page = browser.fetch(walled.url + PATHS[1])  # a new browser, which solves the challenge again
+    assert page.body == served[PATHS[1]] and page.fetcher == "browser"
+
+
 def test_no_browser_is_a_one_line_error_with_the_remedies(walled: Simulator) -> None:
     no_browser = BrowserSettings(executable="/nonexistent/chromium")
     fetchers = Fetchers(settings(walled, "auto", browser=no_browser))

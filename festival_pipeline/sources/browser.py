@@ -181,8 +181,9 @@ class BrowserFetcher:
                 with contextlib.suppress(Exception):  # already gone (crashed browser): nothing left to close
                     closing.close()
         if self._playwright is not None:
-            self._playwright.stop()
-        self._context = self._browser = self._playwright = None
+            with contextlib.suppress(Exception):
+                self._playwright.stop()
+        self._page = self._context = self._browser = self._playwright = None
 
     def _start(self, url: str) -> FetchError | None:
         """Start Playwright and Chromium (on the worker thread); an error naming the remedy if impossible."""
@@ -255,14 +256,21 @@ class BrowserFetcher:
     # -- one page
 
     def _fetch_with_retries(self, url: str) -> FetchedPage | FetchError:
-        """Like the direct client: 5xx, 429 and failed loads are retried with exponential backoff."""
-        if self._context is None:
-            failed = self._start(url)
-            if failed is not None:
-                return failed
+        """Like the direct client: 5xx, 429 and failed loads are retried with exponential backoff.
+        A browser that broke down (crashed, closed) is started afresh for the next attempt."""
         attempts = 0
         while True:
-            outcome, retry_after = self._fetch_once(url)
+            if self._context is None:
+                failed = self._start(url)
+                if failed is not None:
+                    return failed
+            from playwright.sync_api import Error as PlaywrightError  # importable: the browser started
+
+            try:
+                outcome, retry_after = self._fetch_once(url)
+            except PlaywrightError as exc:
+                self._shutdown()
+                outcome, retry_after = FetchFailed(url, None, f"GET {url} in the browser: {_first_line(exc)}"), None
             attempts += 1
             if not isinstance(outcome, _RETRIED) or isinstance(outcome, RetryAfterTooLong):
                 return outcome
