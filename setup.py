@@ -25,6 +25,7 @@ setup(
         "requests==2.34.2",
         "urllib3==2.8.0",
         "pyrate-limiter==4.5.1",
+        "playwright==1.65.2",  # the browser and auto fetchers (drives Chromium)
         "lxml==6.1.3",
         "cssselect==1.6.0",
         "RapidFuzz==3.14.6",
@@ -38,7 +39,6 @@ setup(
         "test": [
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
-            "playwright==1.65.2",
             "ruff==0.17.6",
             # validators of the deployment files (festival_pipeline_tests/test_deploy_files.py)
             "check-jsonschema==0.39.0",  # the Compose Specification schema ships inside it

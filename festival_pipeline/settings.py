@@ -69,16 +69,40 @@ def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSetti
     )
 
 
-# FESTIVAL_HTTP_* → fields of SourceWebsites (a number unless noted)
-_HTTP_FIELDS: dict[str, tuple[str, type]] = {
+# variable → field of SourceWebsites, and its type
+_WEBSITE_FIELDS: dict[str, tuple[str, type]] = {
     "FESTIVAL_HTTP_USER_AGENT": ("user_agent", str),
     "FESTIVAL_HTTP_REQUESTS_PER_SECOND": ("requests_per_second", float),
+    "FESTIVAL_HTTP_HOST_RATES": ("host_rates", str),
     "FESTIVAL_HTTP_TIMEOUT": ("timeout_seconds", float),
+    "FESTIVAL_HTTP_DEADLINE": ("deadline_seconds", float),
+    "FESTIVAL_HTTP_MAX_BODY_BYTES": ("max_body_bytes", int),
     "FESTIVAL_HTTP_MAX_RETRIES": ("max_retries", int),
     "FESTIVAL_HTTP_BACKOFF_FACTOR": ("backoff_factor", float),
     "FESTIVAL_HTTP_BACKOFF_MAX": ("backoff_max", float),
-    "FESTIVAL_HTTP_HOST_RATES": ("host_rates", str),
+    "FESTIVAL_HTTP_RETRY_AFTER_MAX": ("retry_after_max", float),
+    "FESTIVAL_FETCHER": ("fetcher", str),
+    "OSCARS_FETCHER": ("oscars_fetcher", str),
+    "IMDB_FETCHER": ("imdb_fetcher", str),
+    "FESTIVAL_RENDER_SITES": ("render_sites", str),
+    "FESTIVAL_BROWSER_EXECUTABLE": ("browser_executable", str),
+    "FESTIVAL_ZYTE_API_URL": ("zyte_api_url", str),
+    "FESTIVAL_CRAWLBASE_API_URL": ("crawlbase_api_url", str),
 }
+# secrets: passed as dagster.EnvVar, resolved where they are used, never shown or stored
+_WEBSITE_SECRETS = {"ZYTE_API_KEY": "zyte_api_key", "CRAWLBASE_TOKEN": "crawlbase_token",
+                    "CRAWLBASE_JS_TOKEN": "crawlbase_js_token"}
+
+
+_FETCHER_VARIABLES = ("FESTIVAL_FETCHER", "OSCARS_FETCHER", "IMDB_FETCHER")
+FETCHER_KINDS = ("auto", "direct", "browser", "zyte", "crawlbase")
+
+
+def _fetcher_kind(name: str, raw: str) -> str:
+    kind = raw.lower()
+    if kind not in FETCHER_KINDS:
+        raise ConfigurationError(f"{name} must be one of {', '.join(FETCHER_KINDS)}, got {raw!r}")
+    return kind
 
 
 def _typed(name: str, raw: str, kind: type) -> Any:
@@ -89,16 +113,24 @@ def _typed(name: str, raw: str, kind: type) -> Any:
 
 
 def websites_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The SourceWebsites fields set in the environment (unset ones keep the resource's defaults)."""
+    """The SourceWebsites fields set in the environment (unset ones keep the resource's defaults);
+    secrets as `dagster.EnvVar`."""
+    from dagster import EnvVar
+
     env = _environ(environ)
     config: dict[str, Any] = {
         "oscars_base_url": (_get(env, "OSCARS_BASE_URL") or DEFAULT_OSCARS_BASE_URL).rstrip("/"),
         "imdb_base_url": (_get(env, "IMDB_BASE_URL") or DEFAULT_IMDB_BASE_URL).rstrip("/"),
     }
-    for variable, (field, kind) in _HTTP_FIELDS.items():
+    for variable, (field, kind) in _WEBSITE_FIELDS.items():
         raw = _get(env, variable)
-        if raw is not None:
+        if raw is not None and variable in _FETCHER_VARIABLES:
+            config[field] = _fetcher_kind(variable, raw)
+        elif raw is not None:
             config[field] = _typed(variable, raw, kind)
+    for variable, field in _WEBSITE_SECRETS.items():
+        if _get(env, variable) is not None:
+            config[field] = EnvVar(variable)
     return config
 
 

@@ -33,3 +33,13 @@ def test_reparse_of_a_page_never_fetched_is_a_clear_error(festival_database_url:
     with connection.transaction(festival_database_url) as cursor, pytest.raises(archive.PageNotArchived,
                                                                                  match="not in the raw page archive"):
         archive.latest_page(cursor, "https://www.imdb.com/event/ev0000003/1999/1/")
+
+
+def test_the_archive_records_which_fetcher_got_each_page(festival_database_url: str) -> None:
+    url, now, body = "https://www.imdb.com/event/ev0000003/2024/1/", datetime.now(UTC), b"<html>page</html>"
+    with connection.transaction(festival_database_url) as cursor:
+        for fetcher in ("direct", "browser", None):  # None: a caller that does not say
+            archive.store_page(cursor, url=url, fetched_at=now, status=200, headers={},
+                               sha256=hashlib.sha256(body).hexdigest(), body=body, fetcher=fetcher)
+        cursor.execute("SELECT fetcher FROM raw_pages WHERE url = %s ORDER BY id", (url,))
+        assert [row[0] for row in cursor.fetchall()] == ["direct", "browser", None]

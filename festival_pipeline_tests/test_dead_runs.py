@@ -11,6 +11,7 @@ ends the run and a relaunch completes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -202,7 +203,5 @@ def _wait_for_webserver(api: DagsterApi, process: subprocess.Popen, log: Path, t
 def _kill_tree(pid: int) -> None:
     root = psutil.Process(pid)
     for process in [*root.children(recursive=True), root]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
-        except psutil.NoSuchProcess:
-            pass

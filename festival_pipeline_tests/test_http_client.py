@@ -1,41 +1,50 @@
-"""PoliteHttpClient against a real local HTTP server whose answers are scripted per path."""
+"""The direct fetcher and its transport against a real local HTTP server whose answers are scripted per path:
+outcomes, retries, rate limiting, and the limits a hostile server cannot stretch (body cap, deadline,
+Retry-After cap)."""
 
 from __future__ import annotations
 
-import contextlib
+import gzip
 import hashlib
-import logging
-import socket
-import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import tracemalloc
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from itertools import pairwise
 from pathlib import Path
-from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from festival_pipeline.sources.http_client import (
+from festival_pipeline.sources.challenge import challenge_reason
+from festival_pipeline.sources.direct import DirectFetcher
+from festival_pipeline.sources.errors import (
+    BotChallenge,
     EmptyResponse,
-    FetchedPage,
     FetchFailed,
-    HttpSettings,
-    InvalidEncoding,
     PageBlocked,
     PageNotFound,
-    PoliteHttpClient,
-    ProxyConfigurationError,
     RateLimited,
+    ResponseTooLarge,
+    RetryAfterTooLong,
     ServerError,
-    challenge_reason,
+)
+from festival_pipeline.sources.fetcher import FetchedPage
+from festival_pipeline.sources.settings import HttpSettings
+from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_server_fixture is `server`
+    PAGE,
+    ScriptedServer,
+    chunked,
+    drip,
+    reply,
+    reset,
+    scripted_server_fixture,
+    slow,
+    truncated,
 )
 
 REAL_IMDB_CAPTURE = Path(__file__).resolve().parents[2] / "shared" / "captures" / "imdb" / "ev0000003_2024_1.html"
-PAGE = b"<html><head><title>The 96th Academy Awards</title></head><body><h1>2024</h1></body></html>"
 AWS_WAF_CHALLENGE = (
     b'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title></title>'
     b"<script>window.awsWafCookieDomainList = [];window.gokuProps = {};</script>"
@@ -44,123 +53,6 @@ AWS_WAF_CHALLENGE = (
     b"In order to continue, we need to verify that you're not a robot. This requires JavaScript. "
     b"Enable JavaScript and then reload the page.</noscript></body></html>"
 )
-TOKEN = "s3cr3t/tok+en"
-
-Step = Callable[["_Handler"], None]
-
-
-# --------------------------------------------------------------------------- scripted server
-
-
-@dataclass(frozen=True)
-class Seen:
-    path: str
-    host: str
-    user_agent: str
-    at: float  # time.monotonic() when the request line arrived
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, so the client reuses pooled connections
-    server: ScriptedServer
-
-    def do_GET(self) -> None:
-        self.server.seen.append(
-            Seen(self.path, self.headers.get("Host", ""), self.headers.get("User-Agent", ""), time.monotonic())
-        )
-        self.server.next_step(urlsplit(self.path).path)(self)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def handle(self) -> None:
-        with contextlib.suppress(OSError):  # the client gave up (timeout tests)
-            super().handle()
-
-
-class ScriptedServer(ThreadingHTTPServer):
-    """Each path answers with its steps in order; the last step repeats forever."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.scripts: dict[str, list[Step]] = {}
-        self.seen: list[Seen] = []
-        self._lock = threading.Lock()
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def script(self, path: str, *steps: Step) -> str:
-        self.scripts[path] = list(steps)
-        return self.url(path)
-
-    def next_step(self, path: str) -> Step:
-        with self._lock:
-            steps = self.scripts.get(path) or [reply(404, b"no script")]
-            return steps.pop(0) if len(steps) > 1 else steps[0]
-
-    def hits(self, path: str) -> list[Seen]:
-        return [s for s in self.seen if urlsplit(s.path).path == path]
-
-
-def reply(status: int, body: bytes = PAGE, headers: dict[str, str] | None = None) -> Step:
-    def step(handler: _Handler) -> None:
-        handler.send_response(status)
-        all_headers = {"Content-Type": "text/html; charset=utf-8", "Content-Length": str(len(body)), **(headers or {})}
-        for name, value in all_headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(body)
-
-    return step
-
-
-def reset() -> Step:
-    """Drop the connection with a TCP RST before answering."""
-
-    def step(handler: _Handler) -> None:
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.close_connection = True
-        handler.connection.close()
-
-    return step
-
-
-def slow(seconds: float) -> Step:
-    def step(handler: _Handler) -> None:
-        time.sleep(seconds)
-        reply(200)(handler)
-
-    return step
-
-
-def truncated(declared: int, sent: bytes = b"<html>only the start") -> Step:
-    def step(handler: _Handler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(declared))
-        handler.end_headers()
-        handler.wfile.write(sent)
-        handler.wfile.flush()
-        handler.close_connection = True
-
-    return step
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
 
 
 def fast_settings(**overrides: object) -> HttpSettings:
@@ -177,38 +69,43 @@ def fast_settings(**overrides: object) -> HttpSettings:
 
 
 @pytest.fixture
-def client() -> Iterator[PoliteHttpClient]:
-    with PoliteHttpClient(fast_settings()) as c:
+def client() -> Iterator[DirectFetcher]:
+    with DirectFetcher(fast_settings()) as c:
         yield c
 
 
 # --------------------------------------------------------------------------- outcomes
 
 
-def test_ok_page(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_ok_page(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/ok", reply(200, PAGE, {"ETag": '"v1"', "X-Unrelated": "dropped"}))
 
     page = client.fetch(url)
 
     assert isinstance(page, FetchedPage)
-    assert (page.url, page.final_url, page.status, page.attempts) == (url, url, 200, 1)
-    assert page.body == PAGE and page.text == PAGE.decode()
+    assert (page.url, page.final_url, page.status, page.attempts, page.fetcher) == (url, url, 200, 1, "direct")
+    assert page.body == PAGE
     assert page.sha256 == hashlib.sha256(PAGE).hexdigest()
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["etag"] == '"v1"' and "x-unrelated" not in page.headers
     assert set(page.headers) >= {"content-length", "date", "server"}
     assert page.fetched_at.utcoffset() == timedelta(0)
-    assert page.elapsed_seconds >= 0
+
+
+def test_gzip_body_is_decompressed(server: ScriptedServer, client: DirectFetcher) -> None:
+    url = server.script("/gz", reply(200, gzip.compress(PAGE), {"Content-Encoding": "gzip"}))
+    page = client.fetch(url)
+    assert page.body == PAGE and page.sha256 == hashlib.sha256(PAGE).hexdigest()
 
 
 def test_user_agent_is_the_configured_one(server: ScriptedServer) -> None:
     url = server.script("/ua", reply(200))
-    with PoliteHttpClient(fast_settings(user_agent="festival-test/9 (+mailto:ops@example.org)")) as client:
+    with DirectFetcher(fast_settings(user_agent="festival-test/9 (+mailto:ops@example.org)")) as client:
         client.fetch(url)
     assert server.hits("/ua")[0].user_agent == "festival-test/9 (+mailto:ops@example.org)"
 
 
-def test_redirect_gives_final_url(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_redirect_gives_final_url(server: ScriptedServer, client: DirectFetcher) -> None:
     final = server.script("/event/ev1/2024/1/", reply(200))
     url = server.script("/event/ev1/", reply(302, b"", {"Location": "/event/ev1/2024/1/"}))
     page = client.fetch(url)
@@ -216,7 +113,7 @@ def test_redirect_gives_final_url(server: ScriptedServer, client: PoliteHttpClie
 
 
 @pytest.mark.parametrize("status", [404, 410])
-def test_not_found(server: ScriptedServer, client: PoliteHttpClient, status: int) -> None:
+def test_not_found(server: ScriptedServer, client: DirectFetcher, status: int) -> None:
     url = server.script("/missing", reply(status, b"<h1>Not found</h1>"))
     with pytest.raises(PageNotFound) as caught:
         client.fetch(url)
@@ -225,21 +122,25 @@ def test_not_found(server: ScriptedServer, client: PoliteHttpClient, status: int
 
 
 @pytest.mark.parametrize("status", [401, 403, 405])
-def test_forbidden_is_blocked(server: ScriptedServer, client: PoliteHttpClient, status: int) -> None:
+def test_forbidden_is_blocked(server: ScriptedServer, client: DirectFetcher, status: int) -> None:
     url = server.script("/forbidden", reply(status, b"<h1>Forbidden</h1>"))
     with pytest.raises(PageBlocked) as caught:
         client.fetch(url)
-    assert not isinstance(caught.value, RateLimited)
+    assert not isinstance(caught.value, (RateLimited, BotChallenge))
     assert caught.value.status == status and len(server.hits("/forbidden")) == 1  # not retried
 
 
-def test_empty_202_is_aws_waf_block(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_empty_202_is_aws_waf_block(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/waf202", reply(202, b"", {"x-amzn-waf-action": "challenge"}))
-    with pytest.raises(PageBlocked, match="202"):
+    with pytest.raises(BotChallenge, match="202") as caught:
         client.fetch(url)
+    message = str(caught.value)
+    assert "x-amzn-waf-action: challenge" in message  # the challenge is named
+    assert "FESTIVAL_FETCHER=auto" in message and "ZYTE_API_KEY" in message  # and the way through
+    assert not caught.value.captcha and "\n" not in message
 
 
-def test_empty_200_is_empty_response(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_empty_200_is_empty_response(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/empty", reply(200, b""))
     with pytest.raises(EmptyResponse, match="empty body"):
         client.fetch(url)
@@ -267,11 +168,12 @@ def test_empty_200_is_empty_response(server: ScriptedServer, client: PoliteHttpC
     ],
 )
 def test_challenge_page_with_200_is_blocked(
-    server: ScriptedServer, client: PoliteHttpClient, body: bytes, headers: dict[str, str]
+    server: ScriptedServer, client: DirectFetcher, body: bytes, headers: dict[str, str]
 ) -> None:
     url = server.script("/challenge", reply(200, body, headers))
-    with pytest.raises(PageBlocked, match="blocked"):
+    with pytest.raises(BotChallenge, match="blocked") as caught:
         client.fetch(url)
+    assert caught.value.captcha == (headers.get("x-amzn-waf-action") == "captcha")
 
 
 def test_real_page_mentioning_captcha_is_not_a_challenge() -> None:
@@ -287,15 +189,14 @@ def test_real_page_mentioning_captcha_is_not_a_challenge() -> None:
 # --------------------------------------------------------------------------- retries
 
 
-def test_500_twice_then_200(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_500_twice_then_200(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/flaky", reply(500, b"oops"), reply(500, b"oops"), reply(200))
     page = client.fetch(url)
     assert page.attempts == 3 and page.body == PAGE
     assert len(server.hits("/flaky")) == 3
-    assert client.counters()["by_host"]["127.0.0.1"]["retries"] == 2
 
 
-def test_503_forever_is_server_error(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_503_forever_is_server_error(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/down", reply(503, b"down"))
     with pytest.raises(ServerError) as caught:
         client.fetch(url)
@@ -303,7 +204,7 @@ def test_503_forever_is_server_error(server: ScriptedServer, client: PoliteHttpC
     assert len(server.hits("/down")) == 4  # 1 + max_retries
 
 
-def test_429_with_retry_after_waits_then_succeeds(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_429_with_retry_after_waits_then_succeeds(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/busy", reply(429, b"slow down", {"Retry-After": "1"}), reply(200))
     started = time.monotonic()
     page = client.fetch(url)
@@ -313,14 +214,35 @@ def test_429_with_retry_after_waits_then_succeeds(server: ScriptedServer, client
     assert second.at - first.at >= 0.95
 
 
-def test_429_forever_is_rate_limited(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_429_forever_is_rate_limited(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/busy", reply(429, b"slow down", {"Retry-After": "0"}))
     with pytest.raises(RateLimited) as caught:
         client.fetch(url)
     assert isinstance(caught.value, PageBlocked) and caught.value.attempts == 4
 
 
-def test_connection_reset_then_200(server: ScriptedServer, client: PoliteHttpClient) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_beyond_the_cap_fails_at_once_naming_the_wait(server: ScriptedServer, status: int) -> None:
+    url = server.script("/later", reply(status, b"come back in an hour", {"Retry-After": "3600"}), reply(200))
+    with DirectFetcher(fast_settings(retry_after_max=120)) as client:
+        started = time.monotonic()
+        with pytest.raises(RetryAfterTooLong, match="the site asks to wait 3600 s") as caught:
+            client.fetch(url)
+    assert time.monotonic() - started < 2  # no early retry, no hour-long sleep either
+    assert len(server.hits("/later")) == 1
+    assert (caught.value.status, caught.value.wait_seconds, caught.value.url) == (status, 3600, url)
+
+
+def test_retry_after_as_a_date_beyond_the_cap(server: ScriptedServer) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    url = server.script("/date", reply(429, b"later", {"Retry-After": when}))
+    with DirectFetcher(fast_settings(retry_after_max=120)) as client, pytest.raises(
+        RetryAfterTooLong, match=r"the site asks to wait 7[12]\d\d s"
+    ):
+        client.fetch(url)
+
+
+def test_connection_reset_then_200(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/reset", reset(), reply(200))
     page = client.fetch(url)
     assert page.body == PAGE and page.attempts == 2
@@ -328,7 +250,7 @@ def test_connection_reset_then_200(server: ScriptedServer, client: PoliteHttpCli
 
 def test_slow_response_times_out(server: ScriptedServer) -> None:
     url = server.script("/slow", slow(1.5))
-    with PoliteHttpClient(fast_settings(timeout_seconds=0.3, max_retries=1)) as client:
+    with DirectFetcher(fast_settings(timeout_seconds=0.3, max_retries=1)) as client:
         started = time.monotonic()
         with pytest.raises(FetchFailed, match="timed out") as caught:
             client.fetch(url)
@@ -336,17 +258,69 @@ def test_slow_response_times_out(server: ScriptedServer) -> None:
     assert time.monotonic() - started < 1.4
 
 
-def test_truncated_body_raises_after_retries(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_truncated_body_raises_after_retries(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/cut", truncated(declared=5000))
     with pytest.raises(FetchFailed, match=r"incomplete body|IncompleteRead") as caught:
         client.fetch(url)
     assert caught.value.attempts == 4 and len(server.hits("/cut")) == 4
 
 
-def test_truncated_body_is_retried(server: ScriptedServer, client: PoliteHttpClient) -> None:
+def test_truncated_body_is_retried(server: ScriptedServer, client: DirectFetcher) -> None:
     url = server.script("/cut-once", truncated(declared=len(PAGE) + 100), reply(200))
     page = client.fetch(url)
     assert page.body == PAGE and page.attempts == 2
+
+
+# --------------------------------------------------------------------------- limits a server cannot stretch
+
+
+@pytest.mark.parametrize("headers_first", [True, False], ids=["dripping-body", "dripping-headers"])
+def test_a_slow_drip_cannot_stretch_the_deadline(server: ScriptedServer, headers_first: bool) -> None:
+    """Every read comes well within the 2 s read timeout, yet the request stops at its 0.6 s deadline."""
+    url = server.script("/drip", drip(total=200, every=0.05, headers_first=headers_first))
+    settings = fast_settings(timeout_seconds=2, deadline_seconds=0.6, max_retries=1)
+    with DirectFetcher(settings) as client:
+        started = time.monotonic()
+        with pytest.raises(FetchFailed, match=r"deadline of 0\.6 s") as caught:
+            client.fetch(url)
+        elapsed = time.monotonic() - started
+    assert caught.value.attempts == 2 and len(server.hits("/drip")) == 2  # retried like a read timeout
+    assert 1.1 <= elapsed < 2.5  # two deadlines, where the drip alone would take 2 x 10 s
+
+
+def test_a_declared_oversized_body_is_refused_unread(server: ScriptedServer) -> None:
+    big = b"z" * 300_000
+    url = server.script("/big", reply(200, big))
+    with DirectFetcher(fast_settings(max_body_bytes=100_000)) as client, pytest.raises(
+        ResponseTooLarge, match="300000 bytes, more than the 100000 allowed"
+    ) as caught:
+        client.fetch(url)
+    assert caught.value.url == url and len(server.hits("/big")) == 1  # never retried
+
+
+def test_an_undeclared_oversized_body_stops_at_the_cap(server: ScriptedServer) -> None:
+    url = server.script("/stream", chunked(chunks=200, size=10_000))  # 2 MB, no Content-Length
+    with DirectFetcher(fast_settings(max_body_bytes=100_000)) as client, pytest.raises(
+        ResponseTooLarge, match="larger than the 100000 bytes allowed"
+    ):
+        client.fetch(url)
+    assert len(server.hits("/stream")) == 1
+
+
+def test_a_zip_bomb_stops_at_the_decompressed_cap(server: ScriptedServer) -> None:
+    bomb = gzip.compress(b"\0" * 200_000_000, compresslevel=9)  # 200 MB of zeros in ~200 KB
+    assert len(bomb) < 1_000_000
+    url = server.script("/bomb", reply(200, bomb, {"Content-Encoding": "gzip"}))
+    with DirectFetcher(fast_settings(max_body_bytes=5_000_000)) as client:
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLarge, match="decompressed body is larger than the 5000000 bytes"):
+                client.fetch(url)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 40_000_000  # decompressed in bounded steps, never the whole 200 MB
+    assert len(server.hits("/bomb")) == 1
 
 
 # --------------------------------------------------------------------------- rate limiting
@@ -354,23 +328,22 @@ def test_truncated_body_is_retried(server: ScriptedServer, client: PoliteHttpCli
 
 def test_rate_limit_spaces_requests_to_one_host(server: ScriptedServer) -> None:
     url = server.script("/page", reply(200))
-    with PoliteHttpClient(fast_settings(requests_per_second=5)) as client:
+    with DirectFetcher(fast_settings(requests_per_second=5)) as client:
         started = time.monotonic()
         for _ in range(10):
             client.fetch(url)
         elapsed = time.monotonic() - started
-        counters = client.counters()
     assert elapsed >= 1.6
     arrivals = [s.at for s in server.hits("/page")]
+    assert len(arrivals) == 10
     assert min(b - a for a, b in pairwise(arrivals)) >= 0.18
-    assert counters["pages"] == 10 and counters["by_host"]["127.0.0.1"]["rate_limit_wait_seconds"] >= 1.5
 
 
 def test_hosts_are_limited_independently(server: ScriptedServer) -> None:
     """Two threads, two host names of one server: neither waits on the other's bucket."""
     server.script("/page", reply(200))
     per_host = 6
-    with PoliteHttpClient(fast_settings(requests_per_second=5)) as client:
+    with DirectFetcher(fast_settings(requests_per_second=5)) as client:
 
         def crawl(host: str) -> None:
             for _ in range(per_host):
@@ -391,10 +364,22 @@ def test_hosts_are_limited_independently(server: ScriptedServer) -> None:
         assert min(b - a for a, b in pairwise(arrivals)) >= 0.18
 
 
+def test_fetchers_of_one_process_share_the_rate_limit(server: ScriptedServer) -> None:
+    """Two clients with the same settings (say, two assets of a step) still keep one pace per host."""
+    url = server.script("/shared", reply(200))
+    settings = fast_settings(requests_per_second=4)
+    with DirectFetcher(settings) as first, DirectFetcher(settings) as second:
+        for _ in range(3):
+            first.fetch(url)
+            second.fetch(url)
+    arrivals = [s.at for s in server.hits("/shared")]
+    assert len(arrivals) == 6 and min(b - a for a, b in pairwise(arrivals)) >= 0.23
+
+
 def test_per_host_rate_override(server: ScriptedServer) -> None:
     server.script("/page", reply(200))
     settings = fast_settings(requests_per_second=1, host_requests_per_second={"localhost": 0})
-    with PoliteHttpClient(settings) as client:
+    with DirectFetcher(settings) as client:
         started = time.monotonic()
         for _ in range(5):
             client.fetch(server.url("/page", "localhost"))
@@ -404,7 +389,7 @@ def test_per_host_rate_override(server: ScriptedServer) -> None:
 def test_retries_also_wait_for_the_rate_limit(server: ScriptedServer) -> None:
     # urllib3 retries the first failure without backoff; the limiter still spaces it 0.2 s apart
     url = server.script("/flaky", reply(500, b"oops"), reply(200))
-    with PoliteHttpClient(fast_settings(requests_per_second=5, backoff_factor=0)) as client:
+    with DirectFetcher(fast_settings(requests_per_second=5, backoff_factor=0)) as client:
         assert client.fetch(url).attempts == 2
     first, second = server.hits("/flaky")
     assert second.at - first.at >= 0.18
@@ -419,135 +404,40 @@ def test_rate_for_matches_subdomains() -> None:
     assert hash(settings) == hash(HttpSettings(requests_per_second=1))  # usable as a functools.cache key
 
 
-# --------------------------------------------------------------------------- rendering proxy
+# --------------------------------------------------------------------------- cookies, input
 
 
-def proxy_settings(server: ScriptedServer, **overrides: object) -> HttpSettings:
-    template = server.url("/render") + "?token={token}&url={url}"
-    return fast_settings(proxy_url_template=template, proxy_token_env="TEST_RENDER_TOKEN", **overrides)
+def test_clearance_cookies_are_sent_until_they_expire(server: ScriptedServer, client: DirectFetcher) -> None:
+    url = server.script("/gated", reply(200))
+    now = time.time()
+    client.add_cookies([
+        {"name": "aws-waf-token", "value": "tok", "domain": "127.0.0.1", "path": "/", "expires": now + 60},
+        {"name": "stale", "value": "old", "domain": "127.0.0.1", "path": "/", "expires": now - 1},
+        {"name": "session", "value": "s", "domain": "localhost", "path": "/", "expires": -1},
+    ])
+    client.fetch(url)
+    client.fetch(server.url("/gated", "localhost"))
+    on_ip, on_name = server.hits("/gated")
+    assert on_ip.headers.get("Cookie") == "aws-waf-token=tok"
+    assert on_name.headers.get("Cookie") == "session=s"
 
 
-def test_proxy_template_is_used_for_proxy_hosts(server: ScriptedServer, caplog: pytest.LogCaptureFixture) -> None:
-    server.script("/render", reply(200))
-    direct = server.script("/direct", reply(200))
-    target = "https://www.imdb.com/event/ev0000003/2024/1/?ref_=x&a=b"
-    caplog.set_level(logging.DEBUG)
-    with PoliteHttpClient(proxy_settings(server), environ={"TEST_RENDER_TOKEN": TOKEN}) as client:
-        page = client.fetch(target)
-        client.fetch(direct)  # 127.0.0.1 is not a proxy host
-        counters = client.counters()
-
-    assert (page.url, page.final_url, page.body) == (target, target, PAGE)
-    (hit,) = server.hits("/render")
-    query = parse_qs(urlsplit(hit.path).query)
-    assert query == {"token": [TOKEN], "url": [target]}
-    assert f"url={quote(target, safe='')}" in hit.path
-    assert len(server.hits("/direct")) == 1
-    assert counters["by_host"]["www.imdb.com"]["pages"] == 1  # counted under the page's host
-    assert TOKEN not in caplog.text and quote(TOKEN, safe="") not in caplog.text
-
-
-def test_proxy_errors_never_show_the_token(server: ScriptedServer, caplog: pytest.LogCaptureFixture) -> None:
-    server.script("/render", reply(403, b"bad token"))
-    caplog.set_level(logging.DEBUG)
-    environ = {"TEST_RENDER_TOKEN": TOKEN}
-    with PoliteHttpClient(proxy_settings(server, proxy_hosts=()), environ=environ) as client:
-        with pytest.raises(PageBlocked) as blocked:
-            client.fetch("https://www.oscars.org/oscars/ceremonies/2024")
-        server.script("/render", reset())
-        with pytest.raises(FetchFailed) as failed:
-            client.fetch("https://www.oscars.org/oscars/ceremonies/2024")
-    for error in (blocked.value, failed.value):
-        assert error.url == "https://www.oscars.org/oscars/ceremonies/2024"
-        assert "rendering proxy" in str(error)
-        for text in (str(error), repr(error), str(error.__cause__), str(error.__context__)):
-            assert TOKEN not in text and quote(TOKEN, safe="") not in text
-    assert "Retrying" in caplog.text  # urllib3 logged the proxy URL ... with the token redacted
-    assert TOKEN not in caplog.text and quote(TOKEN, safe="") not in caplog.text
-
-
-def test_missing_proxy_token_is_a_configuration_error(server: ScriptedServer) -> None:
-    client = PoliteHttpClient(proxy_settings(server), environ={})
-    with client, pytest.raises(ProxyConfigurationError, match="TEST_RENDER_TOKEN"):
-        client.fetch("https://www.imdb.com/event/ev0000003/")
-    assert server.hits("/render") == []
-
-
-# --------------------------------------------------------------------------- decoding, counters
-
-
-def test_text_and_strict_decoding(server: ScriptedServer, client: PoliteHttpClient) -> None:
-    bad = b"<p>Pen\xe9lope Cruz</p>"
-    url = server.script("/latin", reply(200, bad, {"Content-Type": "text/html"}))
-    page = client.fetch(url)
-    assert page.text == "<p>Pen\ufffdlope Cruz</p>"
-    with pytest.raises(InvalidEncoding, match="not valid utf-8 at byte 6"):
-        page.decode_strict()
-
-    url = server.script("/latin1", reply(200, bad, {"Content-Type": "text/html; charset=ISO-8859-1"}))
-    assert client.fetch(url).decode_strict() == "<p>Penélope Cruz</p>"
-
-
-def test_counters(server: ScriptedServer, client: PoliteHttpClient) -> None:
-    ok = server.script("/ok", reply(200))
-    missing = server.script("/missing", reply(404, b"no"))
-    client.fetch(ok)
-    with pytest.raises(PageNotFound):
-        client.fetch(missing)
-    counters = client.counters()
-    assert counters["pages"] == 1 and counters["errors"] == 1 and counters["requests"] == 2
-    assert counters["bytes"] == len(PAGE)
-    assert counters["by_host"]["127.0.0.1"]["pages"] == 1
-
-
-def test_non_http_url_is_rejected(client: PoliteHttpClient) -> None:
+def test_non_http_url_is_rejected(client: DirectFetcher) -> None:
     with pytest.raises(ValueError, match="not an http"):
         client.fetch("ftp://example.org/file")
 
 
-# --------------------------------------------------------------------------- settings
-
-
-def test_settings_from_env() -> None:
-    settings = HttpSettings.from_env(
-        {
-            "FESTIVAL_HTTP_USER_AGENT": "bot/1",
-            "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0.5",
-            "FESTIVAL_HTTP_TIMEOUT": "12.5",
-            "FESTIVAL_HTTP_MAX_RETRIES": "2",
-            "FESTIVAL_PROXY_URL_TEMPLATE": "https://render.example/api?token={token}&url={url}",
-            "FESTIVAL_PROXY_TOKEN_ENV": "RENDER_TOKEN",
-            "FESTIVAL_PROXY_HOSTS": "www.imdb.com, M.IMDB.com",
-            "FESTIVAL_HTTP_HOST_RATES": "www.oscars.org=2, imdb.com=0.25",
-        }
-    )
-    assert settings.user_agent == "bot/1"
-    assert (settings.requests_per_second, settings.timeout_seconds, settings.max_retries) == (0.5, 12.5, 2)
-    assert settings.proxy_url_template == "https://render.example/api?token={token}&url={url}"
-    assert settings.proxy_token_env == "RENDER_TOKEN"
-    assert settings.proxy_hosts == ("www.imdb.com", "m.imdb.com")
-    assert settings.host_requests_per_second == {"www.oscars.org": 2.0, "imdb.com": 0.25}
-    assert HttpSettings.from_env({}) == HttpSettings()
-    assert HttpSettings.from_env({"FESTIVAL_PROXY_HOSTS": "*"}).proxy_hosts == ()
-    assert HttpSettings.from_env({"FESTIVAL_HTTP_TIMEOUT": "  "}).timeout_seconds == 30
-
-
 @pytest.mark.parametrize(
-    ("environ", "message"),
+    ("overrides", "message"),
     [
-        (
-            {"FESTIVAL_HTTP_REQUESTS_PER_SECOND": "fast"},
-            "FESTIVAL_HTTP_REQUESTS_PER_SECOND must be a number, got 'fast'",
-        ),
-        ({"FESTIVAL_HTTP_MAX_RETRIES": "2.5"}, "FESTIVAL_HTTP_MAX_RETRIES must be an integer"),
-        ({"FESTIVAL_HTTP_MAX_RETRIES": "-1"}, "max_retries must be an integer >= 0"),
-        ({"FESTIVAL_HTTP_TIMEOUT": "0"}, "timeout_seconds must be > 0"),
-        ({"FESTIVAL_HTTP_TIMEOUT": "inf"}, "FESTIVAL_HTTP_TIMEOUT must be a finite number"),
-        ({"FESTIVAL_PROXY_URL_TEMPLATE": "https://render.example/?t={token}"}, "must contain {url}"),
-        ({"FESTIVAL_HTTP_HOST_RATES": "imdb.com"}, "host=rate"),
-        ({"FESTIVAL_HTTP_HOST_RATES": "imdb.com=x"}, "FESTIVAL_HTTP_HOST_RATES \\(imdb.com\\) must be a number"),
+        ({"max_retries": -1}, "max_retries must be an integer >= 0"),
+        ({"timeout_seconds": 0}, "timeout_seconds must be > 0"),
+        ({"deadline_seconds": float("inf")}, "deadline_seconds must be > 0"),
+        ({"max_body_bytes": 0}, "max_body_bytes must be an integer > 0"),
+        ({"requests_per_second": "fast"}, "requests_per_second must be a number, got 'fast'"),
+        ({"host_requests_per_second": {"imdb.com": "x"}}, r"host_requests_per_second\['imdb.com'\] must be a number"),
     ],
 )
-def test_settings_from_env_errors(environ: dict[str, str], message: str) -> None:
+def test_invalid_settings_are_refused(overrides: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        HttpSettings.from_env(environ)
+        HttpSettings(**overrides)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ with nothing left behind.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -106,7 +107,7 @@ def test_three_services_on_one_postgresql_run_two_backfills_within_the_site_pool
 
         imdb_steps = step_windows(instance, IMDB_FETCH_STEPS)
         assert {step.split(":")[1] for _, _, step in imdb_steps} == IMDB_FETCH_STEPS
-        for (_, end, first), (start_next, _, second) in zip(imdb_steps, imdb_steps[1:]):
+        for (_, end, first), (start_next, _, second) in itertools.pairwise(imdb_steps):
             assert start_next >= end, f"{first} and {second} fetched from IMDb at the same time"
     finally:
         instance.dispose()

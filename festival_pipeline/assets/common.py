@@ -165,7 +165,7 @@ def page_metadata(pages: Mapping[int, ArchivedPage], fetched: int) -> dict[str, 
     if len(pages) == 1:
         (page,) = pages.values()
         metadata.update(url=MetadataValue.url(page.url), sha256=page.sha256, status=page.status,
-                        fetched_at=page.fetched_at.isoformat())
+                        fetched_at=page.fetched_at.isoformat(), fetcher=page.fetcher or "unknown")
     elif pages:
         metadata["urls"] = MetadataValue.json([page.url for _, page in sorted(pages.items())])
     return metadata
@@ -184,7 +184,8 @@ class EditionList:
         self.sites, self.festival_db, self.event_id = sites, festival_db, event_id
         self.fetched_by = fetch_context(context)
         self.event_url = sites.imdb_event_url(event_id)
-        stored = page_store.fetch_once_per_backfill(sites.http(), festival_db, self.event_url, self.fetched_by)
+        stored = page_store.fetch_once_per_backfill(sites.fetcher_for("imdb"), festival_db, self.event_url,
+                                                      self.fetched_by)
         self.stored = stored
         self.latest: ImdbEditionPage = parse_imdb_edition_page(stored.page.text, stored.page.url)
         self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
@@ -195,7 +196,7 @@ class EditionList:
         url = self.sites.imdb_edition_url(self.event_id, year, instance)
         if url == self.latest_url:
             return self.stored.page
-        stored = page_store.fetch_and_archive(self.sites.http(), self.festival_db, url, self.fetched_by)
+        stored = page_store.fetch_and_archive(self.sites.fetcher_for("imdb"), self.festival_db, url, self.fetched_by)
         self.fetched += 1
         return stored.page
 

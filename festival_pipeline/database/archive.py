@@ -29,6 +29,7 @@ class ArchivedPage:
     headers: dict[str, str]
     sha256: str
     body_zlib: bytes = field(repr=False)
+    fetcher: str | None = None  # what got it: direct, browser, zyte, zyte-browser-html, crawlbase, crawlbase-js
 
     @property
     def body(self) -> bytes:
@@ -54,9 +55,10 @@ class FetchContext:
 
 def store_page(
     cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str,
-    body: bytes, fetched_by: FetchContext = FetchContext(),
+    body: bytes, fetched_by: FetchContext = FetchContext(), fetcher: str | None = None,
 ) -> ArchivedPage:
-    """Record one fetch; the body is stored once per content hash (an unchanged page adds no body)."""
+    """Record one fetch and the fetcher that got it; the body is stored once per content hash (an
+    unchanged page adds no body)."""
     compressed = zlib.compress(body, 6)
     cursor.execute(
         """INSERT INTO raw_page_bodies (sha256, size_bytes, body_zlib) VALUES (%s, %s, %s)
@@ -64,19 +66,20 @@ def store_page(
         (sha256, len(body), psycopg2.Binary(compressed)),
     )
     cursor.execute(
-        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, run_id, backfill_id)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-        (url, fetched_at, status, json.dumps(headers), sha256, len(body), fetched_by.run_id, fetched_by.backfill_id),
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, run_id, backfill_id, fetcher)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (url, fetched_at, status, json.dumps(headers), sha256, len(body), fetched_by.run_id, fetched_by.backfill_id,
+         fetcher),
     )
-    return ArchivedPage(cursor.fetchone()[0], url, fetched_at, status, headers, sha256, compressed)
+    return ArchivedPage(cursor.fetchone()[0], url, fetched_at, status, headers, sha256, compressed, fetcher)
 
 
-_PAGE_COLUMNS = "p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib"
+_PAGE_COLUMNS = "p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib, p.fetcher"
 
 
 def _page(row: tuple) -> ArchivedPage:
-    page_id, url, fetched_at, status, headers, sha256, body_zlib = row
-    return ArchivedPage(page_id, url, fetched_at, status, headers, sha256, bytes(body_zlib))
+    page_id, url, fetched_at, status, headers, sha256, body_zlib, fetcher = row
+    return ArchivedPage(page_id, url, fetched_at, status, headers, sha256, bytes(body_zlib), fetcher)
 
 
 def page_fetched_in_backfill(cursor: Cursor, url: str, backfill_id: str) -> ArchivedPage | None:

@@ -1,19 +1,22 @@
-"""The source websites resource: base URLs, politeness, and the HTTP client that fetches pages."""
+"""The source websites resource: base URLs, politeness, and the fetchers that get the pages."""
 
 from __future__ import annotations
 
-import functools
-
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field
 
 from festival_pipeline import settings
-from festival_pipeline.sources.http_client import DEFAULT_USER_AGENT, HttpSettings, PoliteHttpClient
-
-
-@functools.cache
-def _client(http: HttpSettings) -> PoliteHttpClient:
-    return PoliteHttpClient(http)
+from festival_pipeline.sources import (
+    BrowserSettings,
+    CrawlbaseSettings,
+    Fetcher,
+    Fetchers,
+    FetcherSettings,
+    HttpSettings,
+    ZyteSettings,
+    process_fetchers,
+)
+from festival_pipeline.sources.settings import DEFAULT_CRAWLBASE_API_URL, DEFAULT_USER_AGENT, DEFAULT_ZYTE_API_URL
 
 
 def _host_rates(spec: str) -> dict[str, float]:
@@ -21,36 +24,74 @@ def _host_rates(spec: str) -> dict[str, float]:
     rates: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in spec.split(","))):
         host, sep, rate = part.partition("=")
-        if not sep or not host.strip():
-            raise settings.ConfigurationError(f"host rates must look like host=rate, got {part!r}")
-        rates[host.strip().lower()] = float(rate)
+        try:
+            if not sep or not host.strip():
+                raise ValueError
+            rates[host.strip().lower()] = float(rate)
+        except ValueError:
+            raise settings.ConfigurationError(f"host rates must look like host=rate, got {part!r}") from None
     return rates
 
 
 class SourceWebsites(ConfigurableResource):
-    """oscars.org and IMDb (or the simulator standing in for them): base URLs and politeness."""
+    """oscars.org and IMDb (or the simulator standing in for them): where they are, how politely
+    they are fetched, and by which fetcher (README "When a site blocks you")."""
 
     oscars_base_url: str = settings.DEFAULT_OSCARS_BASE_URL
     imdb_base_url: str = settings.DEFAULT_IMDB_BASE_URL
+    # politeness and transport
     user_agent: str = DEFAULT_USER_AGENT
-    requests_per_second: float = Field(default=1.0, description="Per host; 0 = unlimited.")
+    requests_per_second: float = Field(default=1.0, description="Per host, whatever the fetcher; 0 = unlimited.")
+    host_rates: str = Field(default="", description="Per-host overrides, e.g. `www.imdb.com=0.5,www.oscars.org=2`.")
     timeout_seconds: float = 30.0
+    deadline_seconds: float = Field(default=120.0, description="One request, from sending it to its last byte.")
+    max_body_bytes: int = Field(default=50 * 2**20, description="A response body, compressed and decompressed.")
     max_retries: int = 5
     backoff_factor: float = 0.5
     backoff_max: float = 60.0
-    host_rates: str = Field(default="", description="Per-host overrides, e.g. `www.imdb.com=0.5,www.oscars.org=2`.")
+    retry_after_max: float = Field(default=120.0, description="A longer Retry-After fails the year instead.")
+    # fetchers
+    fetcher: str = Field(default="auto", description="direct | browser | auto | zyte | crawlbase")
+    oscars_fetcher: str | None = None
+    imdb_fetcher: str | None = None
+    render_sites: str = Field(default="", description="Sites (`oscars`, `imdb`) a service renders in a browser.")
+    browser_executable: str | None = None
+    zyte_api_key: str | None = None
+    zyte_api_url: str = DEFAULT_ZYTE_API_URL
+    crawlbase_token: str | None = None
+    crawlbase_js_token: str | None = None
+    crawlbase_api_url: str = DEFAULT_CRAWLBASE_API_URL
 
-    def http_settings(self) -> HttpSettings:
-        return HttpSettings(
-            user_agent=self.user_agent, requests_per_second=self.requests_per_second,
-            timeout_seconds=self.timeout_seconds, max_retries=self.max_retries,
-            backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
-            host_requests_per_second=_host_rates(self.host_rates),
-        )
+    def fetcher_settings(self) -> FetcherSettings:
+        try:
+            return FetcherSettings(
+                default=self.fetcher, oscars=self.oscars_fetcher, imdb=self.imdb_fetcher,  # type: ignore[arg-type]
+                render_sites=tuple(site.strip() for site in self.render_sites.split(",") if site.strip()),
+                http=HttpSettings(
+                    user_agent=self.user_agent, requests_per_second=self.requests_per_second,
+                    timeout_seconds=self.timeout_seconds, deadline_seconds=self.deadline_seconds,
+                    max_body_bytes=self.max_body_bytes, max_retries=self.max_retries,
+                    backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
+                    retry_after_max=self.retry_after_max, host_requests_per_second=_host_rates(self.host_rates)),
+                browser=BrowserSettings(executable=self.browser_executable),
+                zyte=ZyteSettings(api_key=self.zyte_api_key, api_url=self.zyte_api_url),
+                crawlbase=CrawlbaseSettings(token=self.crawlbase_token, js_token=self.crawlbase_js_token,
+                                            api_url=self.crawlbase_api_url),
+            )
+        except ValueError as exc:
+            raise settings.ConfigurationError(f"invalid fetcher settings: {exc}") from None
 
-    def http(self) -> PoliteHttpClient:
-        """One client per process, so the per-host rate limit holds across the assets of a step."""
-        return _client(self.http_settings())
+    def fetchers(self) -> Fetchers:
+        """One set of fetchers per process: the per-host rate limit and the browser are shared by every
+        asset of a step."""
+        return process_fetchers(self.fetcher_settings())
+
+    def fetcher_for(self, site: str) -> Fetcher:
+        """The fetcher of `site` ("oscars" or "imdb")."""
+        return self.fetchers().for_site(site)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self.fetchers().close()  # the step's browser, if one was started
 
     def oscars_ceremony_url(self, year: int) -> str:
         return f"{self.oscars_base_url.rstrip('/')}/oscars/ceremonies/{year}"

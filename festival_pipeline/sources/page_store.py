@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from festival_pipeline.database import archive
 from festival_pipeline.database.archive import ArchivedPage, FetchContext
 from festival_pipeline.resources.database import FestivalDatabase
-from festival_pipeline.sources.http_client import PoliteHttpClient
+from festival_pipeline.sources.fetcher import Fetcher
 
 
 @dataclass(frozen=True)
@@ -17,19 +17,20 @@ class StoredPage:
     fetched: bool  # False when an earlier run of the same backfill fetched it
 
 
-def fetch_and_archive(client: PoliteHttpClient, festival_db: FestivalDatabase, url: str,
+def fetch_and_archive(client: Fetcher, festival_db: FestivalDatabase, url: str,
                       fetched_by: FetchContext) -> StoredPage:
-    """GET `url` (blocked / not found / server errors raise), then store the response in raw_pages."""
+    """Fetch `url` (blocked / not found / server errors raise), then store the page in raw_pages with
+    the fetcher that got it."""
     fetched = client.fetch(url)
     with festival_db.transaction() as cursor:
         page = archive.store_page(
             cursor, url=url, fetched_at=fetched.fetched_at, status=fetched.status, headers=fetched.headers,
-            sha256=fetched.sha256, body=fetched.body, fetched_by=fetched_by,
+            sha256=fetched.sha256, body=fetched.body, fetched_by=fetched_by, fetcher=fetched.fetcher,
         )
     return StoredPage(page, fetched=True)
 
 
-def fetch_once_per_backfill(client: PoliteHttpClient, festival_db: FestivalDatabase, url: str,
+def fetch_once_per_backfill(client: Fetcher, festival_db: FestivalDatabase, url: str,
                             fetched_by: FetchContext) -> StoredPage:
     """The page as an earlier run of the same backfill fetched it, else fetched now.
 

@@ -11,13 +11,13 @@ award-profile tables.
 * `film_award_profiles` / `person_award_profiles`: one row per IMDb id over every festival.
 
 Revision ID: 0005_io_manager_storage
-Revises: 0002
+Revises: 0003_raw_page_fetcher
 """
 
 from alembic import op
 
 revision = "0005_io_manager_storage"
-down_revision = "0002"
+down_revision = "0003_raw_page_fetcher"
 branch_labels = None
 depends_on = None
 
