@@ -15,6 +15,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from festival_pipeline.database import connection
+from festival_pipeline.database.archive import FetchContext
+from festival_pipeline.resources import FestivalDatabase
 from festival_pipeline.sources import page_store
 from festival_pipeline.sources.auto import AutoFetcher
 from festival_pipeline.sources.browser import BrowserFetcher
@@ -282,8 +284,9 @@ def test_keys_never_reach_logs_errors_pages_or_the_archive(
     # successes, archived as the pipeline does
     server.script("/v1/extract", reply(200, zyte_answer()))
     server.script("/crawl/", reply(200, PAGE, crawled()))
+    festival_db = FestivalDatabase(database_url=festival_database_url)
+    stored = [page_store.fetch_and_archive(fetcher, festival_db, PAGE_URL, FetchContext()) for fetcher in fetchers]
     with connection.transaction(festival_database_url) as cursor:
-        stored = [page_store.fetch_and_archive(fetcher, cursor, PAGE_URL) for fetcher in fetchers]
         cursor.execute("SELECT url, headers::text, fetcher FROM raw_pages ORDER BY id")
         rows = cursor.fetchall()
         cursor.execute("SELECT body_zlib FROM raw_page_bodies")
