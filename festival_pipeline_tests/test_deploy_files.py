@@ -377,7 +377,7 @@ def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
 def test_compose_instance_gives_each_site_one_slot(docker_instance) -> None:
     """The page assets' pools (oscars.org, imdb.com) come up with one slot each, shared by all runs."""
     storage = docker_instance.event_log_storage
-    for pool in instance_home.SOURCE_POOLS:
+    for pool in instance_home.SITE_POOLS:
         storage.initialize_concurrency_limit_to_default(pool)
         assert storage.get_concurrency_info(pool).slot_count == 1
 

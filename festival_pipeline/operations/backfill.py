@@ -47,7 +47,6 @@ from festival_pipeline.runtime.services import DagsterStack
 
 POLL_SECONDS = 1.0
 WAIT_REPORT_SECONDS = 2.0
-SOURCE_POOLS = ("oscars.org", "imdb.com")
 BACKFILL_TAG = "dagster/backfill"
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -180,7 +179,6 @@ class Backfill:
 
     def launch(self, accept_shrink: bool, from_archive: bool) -> str:
         self.clear_dead_work()
-        self._ensure_pools()
         tags = {CLI_TAG: uuid.uuid4().hex[:8], **cli_tags()}
         if accept_shrink:
             tags[ACCEPT_SHRINK_TAG] = "true"
@@ -193,13 +191,6 @@ class Backfill:
         self.console.print(f"backfill [bold]{backfill_id}[/bold] launched ({self.total_years} festival-year(s)); "
                            f"Dagster UI: {self.stack.url}/runs/b/{backfill_id}", soft_wrap=True)
         return backfill_id
-
-    def _ensure_pools(self) -> None:
-        """The per-site pools exist before runs race to create them (limit 1: one fetch step per site)."""
-        pools = self.api.pools()
-        for pool in SOURCE_POOLS:
-            if pool not in pools:
-                self.api.set_pool_limit(pool, 1)
 
     def follow(self, backfill_id: str, targets: list[BackfillTarget] | None) -> BackfillState:
         """Until every run of the backfill has ended (and, for the first backfill, its runs cover every

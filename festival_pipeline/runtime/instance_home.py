@@ -10,6 +10,8 @@ DAGSTER_HOME to a folder with its own dagster.yaml keeps it unchanged.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,9 @@ from festival_pipeline.settings import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
+# the per-site pools (the `pool=` of the page assets) and their limit: one fetching step per site
+SITE_POOLS = ("oscars.org", "imdb.com")
+POOLS_MARKER = ".site_pools_created"
 POSTGRES_STORAGE = {"storage": {"postgres": {"postgres_url": {"env": PG_URL_VARIABLE}}}}
 
 
@@ -75,5 +80,26 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
         write_atomically(dagster_home / "dagster.yaml", config)
     env = {**base, "DAGSTER_HOME": str(dagster_home), "FESTIVAL_PIPELINE_HOME": str(home),
            PG_URL_VARIABLE: urls.dagster_sqlalchemy}
+    create_site_pools(env, dagster_home)
     return DagsterEnvironment(env=env, dagster_home=dagster_home, festival_url=urls.festival,
                               dagster_url=urls.dagster)
+
+
+def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
+    """Create the site pools' limits once, with Dagster's own command, before any run needs them.
+
+    Dagster creates a pool on its first use from `pools.default_limit`, but runs starting together on
+    a fresh PostgreSQL instance race on that insert and one of them fails; created up front, there is
+    nothing to race on. A marker in DAGSTER_HOME keeps later commands from paying for it again.
+    """
+    marker = dagster_home / POOLS_MARKER
+    if marker.exists():
+        return
+    dagster = [sys.executable, "-m", "dagster", "instance", "concurrency", "set"]
+    for pool in SITE_POOLS:
+        result = subprocess.run([*dagster, pool, "1"], env=dict(env), cwd=dagster_home, capture_output=True,
+                                text=True, timeout=120)
+        if result.returncode != 0:
+            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ConfigurationError(f"cannot create the Dagster pool {pool}: {tail[0]}")
+    marker.write_text(", ".join(SITE_POOLS) + "\n")
