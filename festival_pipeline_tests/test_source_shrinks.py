@@ -171,3 +171,32 @@ def test_the_write_step_never_writes_a_year_whose_parse_failed(proxy, festival_d
     assert not only_tables.success  # not a success with 0 rows
     assert "latest parse failed" in failure_of(only_tables)
     assert rows(festival_database_url, "cannes", 2024) == before
+
+
+def test_no_page_is_fetched_while_a_transaction_is_open(proxy, festival_database_url, instance):
+    """A fetch with retries can take minutes: no idle transaction may hold a connection and locks meanwhile."""
+    import threading
+
+    import psycopg2
+
+    from festival_pipeline_tests.fault_proxy import slow
+
+    proxy.plan = by_path({"/event/ev0000147/2024/1/": slow(3.0)})  # the page answers after 3 s
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (run(instance, proxy.url, "cannes", "2024"), done.set()))
+    worker.start()
+    idle_in_transaction = []
+    watcher = psycopg2.connect(festival_database_url)
+    watcher.autocommit = True
+    try:
+        while not done.wait(0.2):
+            with watcher.cursor() as cursor:
+                cursor.execute("""SELECT pid, now() - state_change FROM pg_stat_activity
+                                  WHERE datname = current_database() AND state = 'idle in transaction'
+                                    AND now() - state_change > interval '1 second'""")
+                idle_in_transaction += cursor.fetchall()
+    finally:
+        worker.join()
+        watcher.close()
+    assert proxy.faults_served()["slow"] >= 1  # the slow page was fetched during the run
+    assert idle_in_transaction == []
