@@ -6,27 +6,12 @@ under the same job name; backfills (CLI and UI) are Dagster asset backfills of t
 
 from __future__ import annotations
 
-from dagster import AssetSelection, PartitionsDefinition, define_asset_job
+from dagster import AssetSelection, define_asset_job
 
-from festival_pipeline.assets.festivals import asset_prefix
-from festival_pipeline.partitions import festival_partitions, oscars_partitions
+from festival_pipeline.groups import festival_group, festival_partitions_def, job_name
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, Festival
 
-OSCARS_GROUP = "oscars"
-
-
-def festival_group(festival: Festival) -> str:
-    """The asset group of a festival: `oscars` for the Academy Awards, else the slug with '_'."""
-    return OSCARS_GROUP if festival.is_oscars else asset_prefix(festival)
-
-
-def job_name(festival: Festival) -> str:
-    return f"{festival_group(festival)}_job"
-
-
-def festival_partitions_def(festival: Festival) -> PartitionsDefinition:
-    """The partitions of a festival's assets (equal to the definition its assets use)."""
-    return oscars_partitions if festival.is_oscars else festival_partitions(festival.first_edition_year)
+__all__ = ["FESTIVAL_JOBS", "all_jobs", "festival_group", "festival_partitions_def", "job_name", "oscars_job"]
 
 
 def festival_selection(festival: Festival) -> AssetSelection:

@@ -159,13 +159,13 @@ def test_with_dev_running_a_killed_run_worker_is_ended_and_a_relaunch_completes(
         targets = plan("oscars", YEARS)
         for pool in ("oscars.org", "imdb.com"):
             api.set_pool_limit(pool, 1)
-        api.launch_backfill(backfill_partitions(targets), tags={}, title="launched as from the UI")
+        api.launch_backfill(backfill_partitions(api.asset_nodes(), targets), tags={}, title="launched as from the UI")
         run_id = wait_for_step(instance, FETCH_STEPS, timeout=300)
         worker = int(instance.get_run_by_id(run_id).tags[PID_TAG])
         _kill_tree(worker)  # the run's worker and the steps it runs, as a crashed machine or docker kill would
 
         started = time.monotonic()
-        api.launch_backfill(backfill_partitions(targets), tags={}, title="relaunched")
+        api.launch_backfill(backfill_partitions(api.asset_nodes(), targets), tags={}, title="relaunched")
         deadline = started + uninterrupted + 60 + 30  # + up to 30 s for the daemon to see a new backfill
         while time.monotonic() < deadline:
             if fingerprint(url) == expected_rows and not instance.get_runs(

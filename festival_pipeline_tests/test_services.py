@@ -88,7 +88,7 @@ def test_three_services_on_one_postgresql_run_two_backfills_within_the_site_pool
         api = DagsterApi(web_url)
         for pool in ("oscars.org", "imdb.com"):
             api.set_pool_limit(pool, 1)
-        launched = [api.launch_backfill(backfill_partitions(plan(festival, "2020-2024")), tags={},
+        launched = [api.launch_backfill(backfill_partitions(api.asset_nodes(), plan(festival, "2020-2024")), tags={},
                                         title=f"{festival} from the three-service test")
                     for festival in ("oscars", "cannes")]
         deadline = time.monotonic() + 600

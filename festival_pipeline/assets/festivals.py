@@ -41,6 +41,7 @@ from festival_pipeline.checks import rules
 from festival_pipeline.database.archive import ArchivedPage
 from festival_pipeline.database.partition_pages import YearPages
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
+from festival_pipeline.groups import asset_prefix
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA, PAGE_ROLE_METADATA
 from festival_pipeline.model import ParsedYear
 from festival_pipeline.parsers import parse_imdb_edition_page
@@ -49,10 +50,6 @@ from festival_pipeline.registry import FESTIVALS, Festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 
 IMDB_ROLE = "imdb"
-
-
-def asset_prefix(festival: Festival) -> str:
-    return festival.slug.replace("-", "_")
 
 
 def _edition_pages_asset(festival: Festival, key: AssetKey, group: str,

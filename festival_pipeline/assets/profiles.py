@@ -10,7 +10,7 @@ run is in progress, the daemon materializes them again.
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AutomationCondition, MetadataValue, asset
 
-from festival_pipeline.assets.festivals import asset_prefix
+from festival_pipeline.groups import asset_prefix
 from festival_pipeline.profiles import film_profiles, person_profiles
 from festival_pipeline.registry import FESTIVALS
 
@@ -18,8 +18,7 @@ GROUP = "award_profiles"
 
 # every festival's nominations, as inputs named after the festival's asset prefix
 NOMINATION_INPUTS = {
-    asset_prefix(festival) if not festival.is_oscars else "oscars": AssetIn(
-        AssetKey(["oscars" if festival.is_oscars else asset_prefix(festival), "festival_nominations"]))
+    asset_prefix(festival): AssetIn(AssetKey([asset_prefix(festival), "festival_nominations"]))
     for festival in FESTIVALS
 }
 

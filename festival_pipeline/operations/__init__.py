@@ -6,7 +6,7 @@ festival) and which of its partitions (years) a `--years` option selects.
 
 from __future__ import annotations
 
-from festival_pipeline.jobs import festival_partitions_def
+from festival_pipeline.groups import festival_partitions_def
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, FESTIVALS_BY_SLUG, Festival
 
 ALL = "all"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from dagster import AssetKey, DagsterInstance, DagsterRun, RunsFilter
+from dagster import DagsterInstance, DagsterRun, RunsFilter
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,11 +33,16 @@ from rich.table import Table
 from rich.text import Text
 
 from festival_pipeline.database import connection, outcomes, status_queries
-from festival_pipeline.definitions import defs
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id, process_tags
-from festival_pipeline.jobs import festival_group, festival_selection
+from festival_pipeline.groups import festival_group
 from festival_pipeline.operations import SelectionError, festival_label, parse_years, partition_keys, resolve_festivals
-from festival_pipeline.operations.dagster_api import AssetPartitions, BackfillState, DagsterApi, DagsterApiError
+from festival_pipeline.operations.dagster_api import (
+    AssetNode,
+    AssetPartitions,
+    BackfillState,
+    DagsterApi,
+    DagsterApiError,
+)
 from festival_pipeline.operations.status import StatusRow, festival_status
 from festival_pipeline.operations.waiting import describe_wait
 from festival_pipeline.registry import Festival
@@ -105,20 +110,23 @@ def contiguous_ranges(keys: list[str], all_keys: list[str]) -> list[tuple[str, s
     return [(start, end) for start, end in ranges]
 
 
-def festival_asset_keys(festival: Festival, from_archive: bool = False) -> list[AssetKey]:
+PAGE_KIND = "html"  # the page assets: the ones that fetch
+
+
+def festival_asset_keys(nodes: list[AssetNode], festival: Festival,
+                        from_archive: bool = False) -> list[tuple[str, ...]]:
     """Every asset of the festival's group (all partitioned by the festival's years); `from_archive`
-    leaves out the page assets (pool-bound: the ones that fetch), so the parse and the tables are
-    rebuilt from the pages already archived."""
-    selection = festival_selection(festival)
-    if from_archive:
-        selection = selection - selection.roots()  # the page assets are the roots of a festival's group
-    return sorted(selection.resolve(defs.resolve_asset_graph()), key=lambda k: k.to_user_string())
+    leaves out the page assets, so the parse and the tables are rebuilt from the pages already archived."""
+    group = festival_group(festival)
+    return sorted(node.key for node in nodes
+                  if node.group == group and not (from_archive and PAGE_KIND in node.kinds))
 
 
-def backfill_partitions(targets: list[BackfillTarget], from_archive: bool = False) -> list[AssetPartitions]:
+def backfill_partitions(nodes: list[AssetNode], targets: list[BackfillTarget],
+                        from_archive: bool = False) -> list[AssetPartitions]:
     return [
-        AssetPartitions(tuple(key.path), contiguous_ranges(target.keys, target.all_keys))
-        for target in targets for key in festival_asset_keys(target.festival, from_archive)
+        AssetPartitions(key, contiguous_ranges(target.keys, target.all_keys))
+        for target in targets for key in festival_asset_keys(nodes, target.festival, from_archive)
     ]
 
 
@@ -186,7 +194,8 @@ class Backfill:
             f"{festival_label(t.festival)} {t.keys[0]}–{t.keys[-1]}" for t in self.targets)
         if from_archive:
             title += " (from the archived pages)"
-        backfill_id = self.api.launch_backfill(backfill_partitions(self.targets, from_archive), tags=tags, title=title)
+        partitions = backfill_partitions(self.api.asset_nodes(), self.targets, from_archive)
+        backfill_id = self.api.launch_backfill(partitions, tags=tags, title=title)
         self.stack.start_daemon()
         self.console.print(f"backfill [bold]{backfill_id}[/bold] launched ({self.total_years} festival-year(s)); "
                            f"Dagster UI: {self.stack.url}/runs/b/{backfill_id}", soft_wrap=True)

@@ -62,6 +62,13 @@ class BackfillState:
 
 
 @dataclass(frozen=True)
+class AssetNode:
+    key: tuple[str, ...]
+    group: str
+    kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
 class PoolState:
     pool: str
     slot_count: int
@@ -103,6 +110,8 @@ _FREE_SLOTS = """mutation($runId: String!) { freeConcurrencySlotsForRun(runId: $
 
 _REQUESTED_BACKFILLS = """{ partitionBackfillsOrError(status: REQUESTED) { __typename
   ... on PartitionBackfills { results { id tags { key value } } } ... on PythonError { message } } }"""
+
+_ASSET_NODES = """{ assetNodes { assetKey { path } groupName kinds } }"""
 
 _SET_POOL = """
 mutation($key: String!, $limit: Int!) { setConcurrencyLimit(concurrencyKey: $key, limit: $limit) }"""
@@ -193,3 +202,8 @@ class DagsterApi:
         if result["__typename"] != "PartitionBackfills":
             raise DagsterApiError(f"partitionBackfillsOrError: {result.get('message', result['__typename'])}")
         return {item["id"]: {tag["key"]: tag["value"] for tag in item["tags"]} for item in result["results"]}
+
+    def asset_nodes(self) -> list[AssetNode]:
+        """Every asset of the code location, as the webserver has it loaded."""
+        return [AssetNode(tuple(node["assetKey"]["path"]), node["groupName"], frozenset(node["kinds"]))
+                for node in self.query(_ASSET_NODES)["assetNodes"]]
