@@ -26,12 +26,11 @@ from festival_pipeline.sources.errors import (
     ServiceError,
     ServiceLimited,
     ServiceRejected,
-    UnexpectedStatus,
 )
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
-from festival_pipeline.sources.redirects import MAX_REDIRECTS, redirect_target
+from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
 from festival_pipeline.sources.settings import CrawlbaseSettings, HttpSettings
 
 CRAWLBASE_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 599})
@@ -67,17 +66,7 @@ class CrawlbaseFetcher:
 
     def fetch(self, url: str) -> FetchedPage:
         host = page_host(url)  # every hop is counted under the page's host
-        target, attempts = url, 0
-        for _ in range(MAX_REDIRECTS + 1):
-            outcome = self._crawl(url, target, host, attempts)
-            if not isinstance(outcome, str):
-                break
-            target, attempts = outcome, attempts + 1
-        else:
-            outcome = UnexpectedStatus(url, None, f"GET {url}{VIA}: more than {MAX_REDIRECTS} redirects")
-        if isinstance(outcome, FetchError):
-            raise outcome  # raised outside any except block: nothing holding the token is chained
-        return outcome
+        return fetch_following_redirects(url, lambda target, hops: self._crawl(url, target, host, hops), VIA)
 
     def close(self) -> None:
         self._transport.close()

@@ -9,8 +9,11 @@ else the hyperlink of the redirect's short note (RFC 9110 15.4: a 3xx body "SHOU
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
+
+from festival_pipeline.sources.errors import FetchError, UnexpectedStatus
+from festival_pipeline.sources.fetcher import FetchedPage
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -30,3 +33,25 @@ def redirect_target(url: str, status: int, headers: Mapping[str, str], body: byt
         return None
     target = urljoin(url, location)
     return target if urlsplit(target).scheme in ("http", "https") else None
+
+
+# one service call for a target URL: the page, an error, or the URL the site redirected to
+ServiceCall = Callable[[str, int], "FetchedPage | FetchError | str"]
+
+
+def fetch_following_redirects(url: str, call: ServiceCall, via: str) -> FetchedPage:
+    """`call(target, hops)` for `url`, then for each redirect it hands back, at most MAX_REDIRECTS.
+
+    The error is raised outside any except block, so nothing holding a key or token is chained to it.
+    """
+    target, hops = url, 0
+    for _ in range(MAX_REDIRECTS + 1):
+        outcome = call(target, hops)
+        if not isinstance(outcome, str):
+            break
+        target, hops = outcome, hops + 1
+    else:
+        outcome = UnexpectedStatus(url, None, f"GET {url}{via}: more than {MAX_REDIRECTS} redirects")
+    if isinstance(outcome, FetchError):
+        raise outcome
+    return outcome

@@ -36,12 +36,11 @@ from festival_pipeline.sources.errors import (
     ServiceError,
     ServiceLimited,
     ServiceRejected,
-    UnexpectedStatus,
 )
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
-from festival_pipeline.sources.redirects import MAX_REDIRECTS, redirect_target
+from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
 from festival_pipeline.sources.settings import HttpSettings, ZyteSettings
 
 # 429/503: rate limiting (https://docs.zyte.com/zyte-api/usage/errors.html); 520: temporary download error
@@ -74,17 +73,7 @@ class ZyteFetcher:
 
     def fetch(self, url: str) -> FetchedPage:
         host = page_host(url)  # every hop is counted under the page's host
-        target, attempts = url, 0
-        for _ in range(MAX_REDIRECTS + 1):
-            outcome = self._extract(url, target, host, attempts)
-            if not isinstance(outcome, str):
-                break
-            target, attempts = outcome, attempts + 1
-        else:
-            outcome = UnexpectedStatus(url, None, f"GET {url}{VIA}: more than {MAX_REDIRECTS} redirects")
-        if isinstance(outcome, FetchError):
-            raise outcome  # raised outside any except block: nothing holding the key is chained
-        return outcome
+        return fetch_following_redirects(url, lambda target, hops: self._extract(url, target, host, hops), VIA)
 
     def close(self) -> None:
         self._transport.close()
