@@ -15,6 +15,7 @@ from dagster import (
     DagsterError,
     Failure,
     MetadataValue,
+    Output,
 )
 
 from festival_pipeline.checks import rules
@@ -146,6 +147,18 @@ class RangeResults(Generic[V]):
 
     def failure(self) -> Failure:
         return fail_for_years(self.stage, self.failures)
+
+    def finish(self, asset_key: AssetKey, store: Callable[[dict[int, V], dict[int, str]], None],
+               checks: Iterable[AssetCheckResult] = ()) -> Iterator[Output | AssetMaterialization | AssetCheckResult]:
+        """The end of a single-asset step: its value for every year (the IO manager stores it), or,
+        when some years failed, the good years stored and reported, then the failure."""
+        if self.failures:
+            yield from self.store_and_report([asset_key], store)
+            yield from checks
+            raise self.failure()
+        self.add_partition_metadata([asset_key])
+        yield Output(self.values)
+        yield from checks
 
 
 def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:

@@ -16,7 +16,6 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     MetadataValue,
-    Output,
     PartitionsDefinition,
     asset,
 )
@@ -77,11 +76,7 @@ def _edition_pages_asset(festival: Festival, key: AssetKey, group: str,
                     results.fail(year, describe_failure(exc))
                     continue
                 results.ok(year, YearPages(year, pages, prov), page_metadata(pages, fetched=len(pages)))
-        if results.failures:
-            yield from results.store_and_report([key], store_pages(festival_db, slug, IMDB_ROLE, prov))
-            raise results.failure()
-        results.add_partition_metadata([key])
-        yield Output(results.values)
+        yield from results.finish(key, store_pages(festival_db, slug, IMDB_ROLE, prov))
 
     return edition_pages
 
@@ -131,14 +126,7 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
             metadata["nothing_to_import"] = MetadataValue.json(
                 [f"{r.year}/{r.edition}" for r in records if r.nothing_to_import])
             results.ok(year, ParsedYear(year, tuple(records), prov), metadata)
-        checks = check_results(key, per_edition)
-        if results.failures:
-            yield from results.store_and_report([key], store_parses(festival_db, slug, prov))
-            yield from checks
-            raise results.failure()
-        results.add_partition_metadata([key])
-        yield Output(results.values)
-        yield from checks
+        yield from results.finish(key, store_parses(festival_db, slug, prov), check_results(key, per_edition))
 
     return ceremony
 

@@ -14,7 +14,6 @@ from dagster import (
     AssetIn,
     AssetKey,
     Config,
-    Output,
     asset,
 )
 
@@ -67,12 +66,7 @@ class EnhanceConfig(Config):
 
 def _finish_pages(results: RangeResults[YearPages], context: AssetExecutionContext, festival_db: FestivalDatabase,
                   role: str) -> Iterator:
-    if results.failures:
-        yield from results.store_and_report([context.asset_key],
-                                            store_pages(festival_db, SLUG, role, provenance(context)))
-        raise results.failure()
-    results.add_partition_metadata([context.asset_key])
-    yield Output(results.values)
+    yield from results.finish(context.asset_key, store_pages(festival_db, SLUG, role, provenance(context)))
 
 
 @asset(
@@ -185,14 +179,7 @@ def enhanced_ceremony(
             results.fail(year, "check failed: " + ", ".join(o.name for o in blocked))
             continue
         results.ok(year, ParsedYear(year, (record,), prov), ceremony_metadata([record]))
-    checks = check_results(ENHANCED, per_year)
-    if results.failures:
-        yield from results.store_and_report([ENHANCED], store_parses(festival_db, SLUG, prov))
-        yield from checks
-        raise results.failure()
-    results.add_partition_metadata([ENHANCED])
-    yield Output(results.values)
-    yield from checks
+    yield from results.finish(ENHANCED, store_parses(festival_db, SLUG, prov), check_results(ENHANCED, per_year))
 
 
 oscars_festival_tables = build_table_assets(
