@@ -20,9 +20,6 @@ from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import (
     FetcherConfigurationError,
     FetchError,
-    FetchFailed,
-    ResponseTooLarge,
-    RetryAfterTooLong,
     ServiceError,
     ServiceLimited,
     ServiceRejected,
@@ -31,6 +28,7 @@ from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
 from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
+from festival_pipeline.sources.service_call import call_service
 from festival_pipeline.sources.settings import CrawlbaseSettings, HttpSettings
 
 CRAWLBASE_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 520, 522, 599})
@@ -75,19 +73,11 @@ class CrawlbaseFetcher:
         """One call for ``target`` (``url`` or where it redirected): the page, an error, or the next URL."""
         api = self.settings.api_url
         wire_url = f"{api}{'&' if '?' in api else '?'}{urlencode({'token': self._token, 'url': target})}"
-        try:
-            exchange = self._transport.request("GET", wire_url, rate_host=host)
-        except transport.TransportFailure as exc:
-            return FetchFailed(url, None, f"GET {url}{VIA} {exc.description}", attempts=exc.attempts)
-        except transport.BodyTooLarge as exc:
-            return ResponseTooLarge(url, None, f"GET {url}{VIA}: {exc}", attempts=exc.attempts)
-        except transport.RetryAfterTooLong as exc:
-            return RetryAfterTooLong(
-                url, exc.status,
-                f"GET {url}{VIA}: Crawlbase answers {exc.status} and asks to wait {exc.seconds:.0f} s, longer than the "
-                f"{self.http.retry_after_max:g} s this pipeline waits; run it again later",
-                attempts=exc.attempts, wait_seconds=exc.seconds,
-            )
+        exchange = call_service(self._transport, url, service="Crawlbase", via=VIA,
+                                retry_after_max=self.http.retry_after_max, method="GET", wire_url=wire_url,
+                                rate_host=host)
+        if isinstance(exchange, FetchError):
+            return exchange
         original = (exchange.headers.get("original_status") or "").strip()
         if not original.isdigit():
             return self._service_error(url, exchange.status, exchange.headers.get("pc_status"), exchange.attempts)

@@ -30,9 +30,7 @@ from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import (
     FetcherConfigurationError,
     FetchError,
-    FetchFailed,
     ResponseTooLarge,
-    RetryAfterTooLong,
     ServiceError,
     ServiceLimited,
     ServiceRejected,
@@ -41,6 +39,7 @@ from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
 from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
+from festival_pipeline.sources.service_call import call_service
 from festival_pipeline.sources.settings import HttpSettings, ZyteSettings
 
 # 429/503: rate limiting (https://docs.zyte.com/zyte-api/usage/errors.html); 520: temporary download error
@@ -82,22 +81,13 @@ class ZyteFetcher:
         """One call for ``target`` (``url`` or where it redirected): the page, an error, or the next URL."""
         query: dict[str, Any] = {"url": target}
         query.update({"browserHtml": True} if self.render else {"httpResponseBody": True, "httpResponseHeaders": True})
-        try:
-            exchange = self._transport.request(
-                "POST", self.settings.api_url, rate_host=host, json=query, auth=(self.settings.api_key or "", ""),
-                headers={"Accept": "application/json"},
-            )
-        except transport.TransportFailure as exc:
-            return FetchFailed(url, None, f"GET {url}{VIA} {exc.description}", attempts=exc.attempts)
-        except transport.BodyTooLarge as exc:
-            return ResponseTooLarge(url, None, f"GET {url}{VIA}: {exc}", attempts=exc.attempts)
-        except transport.RetryAfterTooLong as exc:
-            return RetryAfterTooLong(
-                url, exc.status,
-                f"GET {url}{VIA}: Zyte API answers {exc.status} and asks to wait {exc.seconds:.0f} s, longer than the "
-                f"{self.http.retry_after_max:g} s this pipeline waits; run it again later",
-                attempts=exc.attempts, wait_seconds=exc.seconds,
-            )
+        exchange = call_service(
+            self._transport, url, service="Zyte API", via=VIA, retry_after_max=self.http.retry_after_max,
+            method="POST", wire_url=self.settings.api_url, rate_host=host, json=query,
+            auth=(self.settings.api_key or "", ""), headers={"Accept": "application/json"},
+        )
+        if isinstance(exchange, FetchError):
+            return exchange
         if exchange.status != 200:
             return service_error(url, exchange.status, exchange.body, exchange.attempts)
         try:
