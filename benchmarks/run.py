@@ -63,10 +63,10 @@ BACKFILL_PER_BARE = 1.5
 POLITE_SECONDS = 115.0  # the full Oscar backfill at 1 request/s (floor: 98 pages per site)
 POLITE_ALL_PER_IMDB_PAGE = 1.15  # seconds per IMDb page at 1 request/s
 WAF_PER_POLITE = 1.3
-PAGE_STEP_SUFFIXES = ("_page", "_pages")  # the page assets' step keys end so (pool-bound: they fetch)
-# variables of the caller's shell that would point the phases elsewhere
-FOREIGN_VARIABLES = ("DAGSTER_HOME", "FESTIVAL_DATABASE_URL", "FESTIVAL_DAGSTER_DATABASE_URL",
-                     "FESTIVAL_PROXY_URL_TEMPLATE", "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")
+PSS_EVERY = 5  # read the browsers' PSS (slow: /proc/PID/smaps) every 5th sample
+# the caller's settings that would point the phases elsewhere or change what they measure
+FOREIGN_PREFIXES = ("FESTIVAL_", "DAGSTER_", "OSCARS_", "IMDB_", "ZYTE_", "CRAWLBASE_")
+FOREIGN_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")
 
 
 def free_port() -> int:
@@ -130,8 +130,9 @@ def site_of(path: str) -> str:
 
 
 def summarize_requests(requests_: list[dict]) -> dict:
-    """Requests, pages (200s) and repeats; per site the pages and the window they were fetched in."""
-    pages = [r for r in requests_ if r["status"] == 200]
+    """Requests, pages (200s of the two sites' paths) and repeats; per site the pages and the window they
+    were fetched in ("other": the bot wall's own endpoints, e.g. a challenge's answer)."""
+    pages = [r for r in requests_ if r["status"] == 200 and site_of(r["path"]) != "other"]
     paths = Counter(r["path"] for r in pages)
     by_site: dict[str, dict] = {}
     for site in ("oscars.org", "imdb.com", "other"):
@@ -197,6 +198,7 @@ class ProcessPeak:
     created: float  # Unix time (psutil's create_time)
     peak_rss_mb: float = 0.0
     last_seen: float = 0.0  # Unix time of the last sample that found it alive
+    cpu_seconds: float = 0.0  # user + system, at the last sample
 
 
 @dataclass
@@ -210,6 +212,7 @@ class Measured:
     peak_tree_rss_mb: float = 0.0
     leftovers: list[str] = field(default_factory=list)  # processes still alive after the command
     lines: list[tuple[float, str]] = field(default_factory=list)  # (Unix time, output line)
+    browser: dict[str, float] = field(default_factory=dict)  # peak RSS and PSS summed over Chromium's processes
 
 
 def role(process: psutil.Process) -> str:
@@ -218,6 +221,13 @@ def role(process: psutil.Process) -> str:
         cmd = process.cmdline()
     except (psutil.Error, OSError):
         return "?"
+    if not cmd:
+        return "?"
+    executable = Path(cmd[0]).name
+    if executable.startswith(("chrom", "headless_shell")):
+        return "browser (Chromium)"
+    if executable == "node" and "playwright" in cmd[0]:
+        return "browser driver (Playwright, node)"
     text = " ".join(cmd)
     for needle, name in (("festival-pipeline", "festival-pipeline (the command)"),
                          ("api grpc", "code server (dagster api grpc)"),
@@ -230,13 +240,11 @@ def role(process: psutil.Process) -> str:
                          ("tail -F", "compute-log tail"),
                          ("multiprocessing.forkserver", "step server (forkserver)"),
                          ("multiprocessing", "step (multiprocessing)"),
-                         ("chrom", "browser (Chromium)"),
-                         ("headless_shell", "browser (Chromium)"),
                          ("direct_script.py", "direct_script.py"),
                          ("bare_script.py", "bare_script.py")):
         if needle in text:
             return name
-    return " ".join(Path(cmd[0]).name if i == 0 else c for i, c in enumerate(cmd[:6]))[:100] if cmd else "?"
+    return " ".join([executable, *cmd[1:6]])[:100]
 
 
 def run_measured(command: list[str], env: dict[str, str], timeout: float, poll: float) -> Measured:
@@ -251,6 +259,8 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float, poll: 
     reader.start()
     peaks: dict[int, ProcessPeak] = {}
     tree_peak = 0.0
+    browser: dict[str, float] = {}
+    samples = 0
     root = psutil.Process(process.pid)
     known: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + timeout
@@ -265,11 +275,19 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float, poll: 
             tree = [root, *root.children(recursive=True)]
         except psutil.Error:
             tree = []
-        total = 0.0
+        total = browser_rss = browser_pss = 0.0
+        browsers = 0
+        samples += 1
+        read_pss = samples % PSS_EVERY == 0
         for member in tree:
             member = known.setdefault(member.pid, member)
             try:
                 rss = member.memory_info().rss / 2**20
+                if read_pss and member.pid in peaks and peaks[member.pid].role.startswith("browser ("):
+                    # PSS counts the pages Chromium's processes share once (reading it is slow: browsers only)
+                    browser_pss += member.memory_full_info().pss / 2**20
+                    browser_rss += rss
+                    browsers += 1
             except psutil.Error:
                 continue
             total += rss
@@ -282,7 +300,14 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float, poll: 
                 peak = peaks[member.pid] = ProcessPeak(member.pid, role(member), created)
             peak.peak_rss_mb = max(peak.peak_rss_mb, rss)
             peak.last_seen = time.time()
+            with contextlib.suppress(psutil.Error):
+                times = member.cpu_times()
+                peak.cpu_seconds = times.user + times.system
         tree_peak = max(tree_peak, total)
+        if read_pss and browsers:
+            browser["peak_rss_sum_mb"] = round(max(browser.get("peak_rss_sum_mb", 0.0), browser_rss), 1)
+            browser["peak_pss_sum_mb"] = round(max(browser.get("peak_pss_sum_mb", 0.0), browser_pss), 1)
+            browser["max_processes"] = max(browser.get("max_processes", 0), browsers)
         time.sleep(poll)
     returncode = process.wait()
     seconds = time.perf_counter() - started
@@ -296,7 +321,7 @@ def run_measured(command: list[str], env: dict[str, str], timeout: float, poll: 
     usage_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
     output = "".join(line for _, line in lines)
-    return Measured(started_wall, seconds, cpu, returncode, output, peaks, tree_peak, leftovers, lines)
+    return Measured(started_wall, seconds, cpu, returncode, output, peaks, tree_peak, leftovers, lines, browser)
 
 
 # --------------------------------------------------------------------------- databases
@@ -460,11 +485,16 @@ def dagster_timeline(home: Home, measured: Measured) -> dict:
                 run = record.dagster_run
                 marks: dict[str, float] = {"created": record.create_timestamp.timestamp()}
                 steps: dict[str, dict[str, float]] = {}
+                events: Counter[str] = Counter()
                 for entry in instance.all_logs(run.run_id):
                     event = entry.dagster_event
                     if event is None:
                         continue
                     kind = event.event_type_value
+                    events[kind] += 1
+                    if entry.step_key:
+                        steps.setdefault(entry.step_key, {}).setdefault("events", 0)
+                        steps[entry.step_key]["events"] += 1
                     if kind in ("PIPELINE_ENQUEUED", "PIPELINE_STARTING", "PIPELINE_START"):
                         marks[{"PIPELINE_ENQUEUED": "enqueued", "PIPELINE_STARTING": "launched",
                                "PIPELINE_START": "started"}[kind]] = entry.timestamp
@@ -489,7 +519,9 @@ def dagster_timeline(home: Home, measured: Measured) -> dict:
                              f"…{tags.get('dagster/asset_partition_range_end', tags.get('dagster/partition'))}",
                     "status": marks.pop("status", str(run.status)),
                     **{f"{k}_s": rel(v) for k, v in marks.items()},
-                    "steps": {key: {**{f"{k}_s": rel(v) for k, v in s.items() if k != "failed"},
+                    "events": dict(events.most_common()),
+                    "steps": {key: {**{f"{k}_s": rel(v) for k, v in s.items() if k not in ("failed", "events")},
+                                    "events": s["events"],
                                     "seconds": round(s["ended"] - s["started"], 2) if {"started", "ended"} <= s.keys()
                                     else None, **({"failed": True} if s.get("failed") else {})}
                               for key, s in sorted(steps.items(), key=lambda kv: kv[1].get("launched", 0))},
@@ -572,13 +604,12 @@ def breakdown(backfills: list[dict], runs: list[dict], summary_printed: float | 
 
 @dataclass
 class Bench:
+    """Runs the phases: the options, the simulator, the years."""
+
     args: argparse.Namespace
-    tmp: Path
     simulator: Simulator
-    base_env: dict[str, str]
     first: int
     last: int
-    report: dict = field(default_factory=dict)
 
     @property
     def full_range(self) -> bool:
@@ -628,13 +659,13 @@ class Bench:
                                     self.simulator.url, "--database-url", url, "--first", str(self.first),
                                     "--last", str(self.last)], url, home.env)
 
-    def backfill(self, name: str, home: Home, arguments: list[str], env: dict[str, str] | None = None,
-                 simulator: Simulator | None = None) -> dict:
+    def backfill(self, name: str, home: Home, arguments: list[str], simulator: Simulator | None = None) -> dict:
+        """`festival-pipeline backfill ARGUMENTS` in `home`'s environment."""
         simulator = simulator or self.simulator
         command = [str(CLI), "backfill", *arguments]
         print(f"[{name}] festival-pipeline {' '.join(arguments)} (load {load()})", flush=True)
         load_before, offset = load(), simulator.offset()
-        measured = run_measured(command, env or home.env, timeout=self.args.timeout, poll=self.args.poll)
+        measured = run_measured(command, home.env, timeout=self.args.timeout, poll=self.args.poll)
         report = self.phase_report(name, measured, simulator.requests_since(offset), load_before)
         try:
             report["dagster"] = dagster_timeline(home, measured)
@@ -642,6 +673,8 @@ class Bench:
             report["dagster"] = {"error": f"{type(exc).__name__}: {exc}"}
         report["peak_rss_mb_by_role"] = by_role(measured)
         report["process_lifetimes_s"] = lifetimes(measured)
+        if measured.browser:
+            report["browser_memory"] = measured.browser
         report["rows"] = oscar_rows(home.festival_url)
         for site in report["http"]["by_site"].values():  # fetch windows in the command's time
             site["first_s"], site["last_s"] = (round(site.pop(k) - measured.started, 2) for k in ("first", "last"))
@@ -656,13 +689,15 @@ class Bench:
 
 def by_role(measured: Measured) -> list[dict]:
     """Peak RSS per process, grouped by what the process is (the largest first)."""
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[ProcessPeak]] = {}
     for peak in measured.processes.values():
         what = re.sub(r" \([0-9a-f]{8}\)$", "", peak.role)
         what = "run worker" if what.startswith("run worker") else what
-        groups.setdefault(what, []).append(peak.peak_rss_mb)
-    return sorted(({"what": what, "processes": len(v), "max_mb": round(max(v), 1), "sum_of_peaks_mb": round(sum(v), 1)}
-                   for what, v in groups.items() if max(v) >= 5), key=lambda d: -d["max_mb"])
+        groups.setdefault(what, []).append(peak)
+    return sorted(({"what": what, "processes": len(v), "max_mb": round(max(p.peak_rss_mb for p in v), 1),
+                    "sum_of_peaks_mb": round(sum(p.peak_rss_mb for p in v), 1),
+                    "cpu_seconds": round(sum(p.cpu_seconds for p in v), 2)}
+                   for what, v in groups.items() if max(p.peak_rss_mb for p in v) >= 5), key=lambda d: -d["max_mb"])
 
 
 def lifetimes(measured: Measured) -> list[str]:
@@ -702,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--single", type=int, default=2024, help="the year of the `single` phase (default 2024, "
                                                                  "else the last year of --years)")
     parser.add_argument("--skip", default="", help="comma-separated phases not to run: direct,bare,backfill,single,"
-                                                   "from-archive")
+                                                   "from-archive (single and from-archive need backfill)")
     parser.add_argument("--polite", action="store_true", help="also the backfill at 1 request/s per site (~2 min)")
     parser.add_argument("--polite-all", action="store_true",
                         help="also `backfill all` at 1 request/s per site (~17 min)")
@@ -743,7 +778,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="festival-bench-"))
     tmp.chmod(0o711)  # as root the embedded server's account must pass through (it is never opened up for it)
-    base_env = {k: v for k, v in os.environ.items() if k not in FOREIGN_VARIABLES and not k.startswith("FESTIVAL_")}
+    base_env = {k: v for k, v in os.environ.items()
+                if k not in FOREIGN_VARIABLES and not k.startswith(FOREIGN_PREFIXES)}
     report: dict = {"years": f"{first}-{last}", "full_range": years is None, "cpus": os.cpu_count(),
                     "load_average_at_start": load(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
                     "phases": {}}
@@ -752,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     homes: list[Home] = []
     base_env.update(OSCARS_BASE_URL=simulator.url, IMDB_BASE_URL=simulator.url)
     unpolite = {**base_env, "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
-    bench = Bench(args, tmp, simulator, base_env, first, last, report)
+    bench = Bench(args, simulator, first, last)
     phases = report["phases"]
     try:
         report["simulator_warmup"] = warm(simulator, first, last, festivals=args.polite_all)
@@ -770,10 +806,10 @@ def main(argv: list[str] | None = None) -> int:
         if "backfill" not in skip:
             phases["backfill"] = bench.backfill("backfill", main_home, ["oscars", *bench.years_option()])
             fingerprints["backfill"] = nomination_fingerprint(main_home.festival_url)
-        if "single" not in skip:
+        if "single" not in skip and "backfill" in phases:  # a year again, over the backfill's rows
             phases["single"] = bench.backfill("single", main_home, ["oscars", "--years", str(single)])
             fingerprints["single"] = nomination_fingerprint(main_home.festival_url)
-        if "from-archive" not in skip and "backfill" in phases:
+        if "from-archive" not in skip and "backfill" in phases:  # the backfill's archived pages
             phases["from-archive"] = bench.backfill("from-archive", main_home,
                                                     ["oscars", *bench.years_option(), "--from-archive"])
             fingerprints["from-archive"] = nomination_fingerprint(main_home.festival_url)
@@ -845,13 +881,19 @@ def summary(report: dict, bench: Bench) -> dict:
     def ratio(a: str, b: str) -> float | None:
         return round(wall[a] / wall[b], 2) if a in wall and b in wall and wall[b] else None
 
+    from festival_pipeline.registry import FESTIVALS
+
     def once(name: str) -> bool | None:
-        """Every page fetched once: no page twice, the IMDb event page (its 302) once."""
+        """Every page fetched once: no page served twice, the IMDb event page (its 302) once per festival
+        (behind the bot wall a challenged request is repeated, so only the pages count)."""
         if name not in phases:
             return None
         http = phases[name]["http"]
-        return http["pages_fetched_more_than_once"] == 0 and http["statuses"].get("302", 0) <= (
-            14 if name == "polite-all" else 1)
+        if not phases[name]["ok"] or not http["pages"]:
+            return False
+        redirects = len(FESTIVALS) if name == "polite-all" else 1  # each festival's event page, once
+        return http["pages_fetched_more_than_once"] == 0 and (name == "waf" or http["statuses"].get("302", 0)
+                                                              <= redirects)
 
     out: dict = {
         "years": report["years"],
@@ -908,9 +950,7 @@ def summary(report: dict, bench: Bench) -> dict:
         targets[f"polite-all <= {POLITE_ALL_PER_IMDB_PAGE:g} x IMDb pages s"] = everything["wall_seconds"] <= limit
     if "waf" in phases:
         waf = phases["waf"]
-        browser = [r for r in waf.get("peak_rss_mb_by_role", []) if r["what"].startswith("browser")]
-        out["waf"] = {"browser_peak_rss_mb": browser[0] if browser else None,
-                      "statuses": waf["http"]["statuses"]}
+        out["waf"] = {"browser_memory": waf.get("browser_memory"), "statuses": waf["http"]["statuses"]}
         targets[f"waf <= {WAF_PER_POLITE:g} x polite"] = (waf["wall_seconds"] <= WAF_PER_POLITE * wall["polite"]
                                                           if "polite" in wall else None)
     out["targets"] = targets
