@@ -2,8 +2,9 @@
 
 Same work as the `oscars` asset group, minus orchestration and the raw-page archive:
 fetch (plain `requests`), parse (festival_pipeline.parsers), enhance
-(festival_pipeline.enhance), write (festival_pipeline.database.ceremony_writer, one
-transaction per year). Sequential, one session per host, no rate limit, no retries.
+(festival_pipeline.enhance), write (festival_pipeline.database.ceremony_writer.write_year, one
+transaction per year, as the table assets write). Sequential, one session per host, no rate
+limit, no retries, no import_outcomes rows.
 
     python benchmarks/direct_script.py --database-url postgresql://... \
         --oscars-base-url http://127.0.0.1:PORT --imdb-base-url http://127.0.0.1:PORT \
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 import requests
 
 from festival_pipeline.database import connection
-from festival_pipeline.database.ceremony_writer import write_ceremony
+from festival_pipeline.database.ceremony_writer import write_year
 from festival_pipeline.database.organizations import upsert_organizations
 from festival_pipeline.enhance.oscars import enhance_oscars_ceremony, imdb_edition_for_ceremony
 from festival_pipeline.parsers import parse_imdb_edition_page, parse_oscars_ceremony_page
@@ -85,7 +86,8 @@ def backfill(database_url: str, oscars_base: str, imdb_base: str, first: int, la
 
         t = time.perf_counter()
         with connection.transaction(database_url) as cursor:
-            result = write_ceremony(cursor, record, scraped_at=datetime.now(UTC))
+            result = write_year(cursor, record.organization_slug, year, [record], accept_shrink=False,
+                                scraped_at=datetime.now(UTC))
         if result.nominations != len(record.nominations):
             raise RuntimeError(f"{year}: wrote {result.nominations} nominations, parsed {len(record.nominations)}")
         nominations += result.nominations
