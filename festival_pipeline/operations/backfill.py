@@ -3,10 +3,10 @@ from the command line.
 
 The command submits the backfill through the webserver's GraphQL API (as the UI's "Materialize →
 backfill" does), so it is under Overview → Backfills with per-partition status, can be cancelled and
-re-executed there. The daemon launches its runs: ranged runs of at most `partitions.YEARS_PER_RUN`
-years, queued and run side by side, the per-site pools keeping one fetch step per site at a time.
-When `festival-pipeline dev` is not running, the command starts what must run — a code server, a
-webserver and a daemon — for its own duration.
+re-executed there. The daemon launches its runs — one ranged run per festival, queued, at most four
+at once, the per-site pools keeping one fetch step per site at a time (one festival's run parses and
+writes while the next one's fetches). When `festival-pipeline dev` is not running, the command starts
+what must run — a code server, a webserver and a daemon — for its own duration.
 
 While it runs it shows the years done and failed, pages fetched and rows written (from the festival
 database), and what it waits for. A year that fails does not stop the other years of its run from
@@ -96,6 +96,18 @@ def plan(target: str, years: str | None) -> list[BackfillTarget]:
     if not targets:
         raise SelectionError("no festival has a partition in these years")
     return targets
+
+
+TITLE_LIMIT = 100  # Dagster refuses longer backfill titles
+
+
+def backfill_title(targets: list[BackfillTarget], from_archive: bool = False) -> str:
+    """`oscars 1929–2026`, `cannes 2020–2024`, or `14 festivals 1929–2026` (Dagster's limit is 100 characters)."""
+    years = [int(key) for target in targets for key in target.keys]
+    what = festival_label(targets[0].festival) if len(targets) == 1 else f"{len(targets)} festivals"
+    span = f"{min(years)}" if min(years) == max(years) else f"{min(years)}–{max(years)}"
+    title = f"festival-pipeline backfill {what} {span}" + (" from the archived pages" if from_archive else "")
+    return title[:TITLE_LIMIT]
 
 
 def contiguous_ranges(keys: list[str], all_keys: list[str]) -> list[tuple[str, str]]:
@@ -190,10 +202,7 @@ class Backfill:
         tags = {CLI_TAG: uuid.uuid4().hex[:8], **cli_tags()}
         if accept_shrink:
             tags[ACCEPT_SHRINK_TAG] = "true"
-        title = "festival-pipeline backfill " + ", ".join(
-            f"{festival_label(t.festival)} {t.keys[0]}–{t.keys[-1]}" for t in self.targets)
-        if from_archive:
-            title += " (from the archived pages)"
+        title = backfill_title(self.targets, from_archive)
         partitions = backfill_partitions(self.api.asset_nodes(), self.targets, from_archive)
         backfill_id = self.api.launch_backfill(partitions, tags=tags, title=title)
         self.stack.start_daemon()

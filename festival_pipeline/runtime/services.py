@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -282,7 +283,7 @@ class DagsterStack:
             self.start_daemon()
 
     def close(self) -> None:
-        for key in ("daemon", "webserver", "code_server"):
-            service = self.services.pop(key, None)
-            if service is not None:
-                service.stop()
+        """Stop every service we started, all at once (each stops its own children)."""
+        services = [self.services.pop(key) for key in ("daemon", "webserver", "code_server") if key in self.services]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(Service.stop, services))
