@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from festival_pipeline import settings
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.database.organizations import upsert_organizations
@@ -94,7 +95,7 @@ def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pyt
     monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(pg_home))
     monkeypatch.setenv("FESTIVAL_EMBEDDED_PG_PORT", str(free_port()))
     try:
-        urls = connection.resolve_database_urls()
+        urls = connection.resolve_database_urls(settings.database_settings())
         assert urls.embedded and urls.festival.endswith("/festival") and urls.dagster.endswith("/dagster")
         # TCP needs the generated password (kept 0600 in the home): no other local user gets in
         password_file = pg_home / "postgres.password"
@@ -105,7 +106,7 @@ def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pyt
             psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         pid_file = pg_home / "postgres" / "postmaster.pid"
         first_pid = pid_file.read_text().splitlines()[0]
-        again = connection.resolve_database_urls()  # a later command reuses the running server
+        again = connection.resolve_database_urls(settings.database_settings())  # a later command reuses the running server
         assert again == urls
         assert pid_file.read_text().splitlines()[0] == first_pid
         migrate.upgrade(urls.festival)
@@ -146,7 +147,7 @@ def test_external_mode_never_starts_a_server(
         home = tmp_path / "unused_home"
         monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(home))
         monkeypatch.setenv("FESTIVAL_DATABASE_URL", server.url("festival_ext"))
-        urls = connection.resolve_database_urls()
+        urls = connection.resolve_database_urls(settings.database_settings())
         assert not urls.embedded
         assert urls.festival == server.url("festival_ext")
         assert urls.dagster == server.url("festival_ext_dagster")
@@ -190,7 +191,7 @@ def test_a_step_keeps_one_connection_and_recovers_from_losing_it(festival_databa
 
     from festival_pipeline.resources import FestivalDatabase
 
-    database = FestivalDatabase()
+    database = FestivalDatabase(database_url=festival_database_url)
     database.setup_for_execution(build_init_resource_context())
     try:
         backends = set()
