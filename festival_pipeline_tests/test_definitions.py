@@ -8,11 +8,13 @@ import sys
 
 from dagster import AssetKey, Definitions, materialize
 
+from festival_pipeline import settings
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import connection
 from festival_pipeline.definitions import defs
+from festival_pipeline.executor import step_executor
+from festival_pipeline.jobs import festival_selection, job_name
 from festival_pipeline.registry import FESTIVALS
-from festival_pipeline.resources import FestivalDatabase
 from festival_pipeline_tests.conftest import PROJECT_ROOT
 
 
@@ -24,8 +26,15 @@ def test_definitions_are_loadable() -> None:
     # lineage: the tables stand downstream of the enhanced ceremony and the organizations
     parents = graph.get(AssetKey(["oscars", "festival_nominations"])).parent_keys
     assert parents == {AssetKey(["oscars", "enhanced_ceremony"]), AssetKey("festival_organizations")}
-    for job in defs.resolve_all_job_defs():
-        assert job.name
+    # one job per festival, each exactly that festival's assets, run by the step executor that
+    # records the worker process (festival_pipeline.dead_runs ends a run whose process died)
+    jobs = {job.name: job for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
+    assert set(jobs) == {job_name(f) for f in FESTIVALS}
+    for entry in FESTIVALS:
+        job = jobs[job_name(entry)]
+        group = festival_selection(entry).resolve(graph)
+        assert set(job.asset_layer.executable_asset_keys) == group and group, entry.slug
+        assert job.executor_def.name == step_executor.name
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
@@ -39,7 +48,7 @@ def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
 
 
 def test_materializing_organizations_writes_every_festival(dagster_instance, festival_database_url: str) -> None:
-    resources = {"festival_db": FestivalDatabase()}
+    resources = settings.resources()  # the code location's, from the environment the fixture set
     for _ in range(2):  # twice: the upsert is idempotent
         result = materialize([festival_organizations], instance=dagster_instance, resources=resources)
         assert result.success
