@@ -106,7 +106,8 @@ def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pyt
             psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
         pid_file = pg_home / "postgres" / "postmaster.pid"
         first_pid = pid_file.read_text().splitlines()[0]
-        again = connection.resolve_database_urls(settings.database_settings())  # a later command reuses the running server
+        # a later command reuses the running server
+        again = connection.resolve_database_urls(settings.database_settings())
         assert again == urls
         assert pid_file.read_text().splitlines()[0] == first_pid
         migrate.upgrade(urls.festival)

@@ -17,14 +17,13 @@ from festival_pipeline.assets.festivals import build_festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import connection
 from festival_pipeline.registry import festival
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+from festival_pipeline_tests.conftest import pipeline_resources
 
 pytestmark = pytest.mark.integration
 
 
 def run_festival(instance, sites_url: str, slug: str, year: str, raise_on_error: bool = True):
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
+    resources = pipeline_resources(sites_url)
     materialize([festival_organizations], instance=instance, resources=resources)
     return materialize(build_festival_assets(festival(slug)), partition_key=year, instance=instance,
                        resources=resources, raise_on_error=raise_on_error)

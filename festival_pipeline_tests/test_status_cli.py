@@ -18,8 +18,7 @@ from festival_pipeline.assets.oscars import oscars_org_ceremony_page
 from festival_pipeline.cli import cli
 from festival_pipeline.operations import partition_keys
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline_tests.conftest import FIXTURE_PAGES, recorded_sites, run_oscars
+from festival_pipeline_tests.conftest import FIXTURE_PAGES, pipeline_resources, recorded_sites, run_oscars
 from festival_pipeline_tests.test_festival_pipeline import run_festival
 
 PRE_CEREMONY_PAGES = {
@@ -60,10 +59,8 @@ def test_oscar_statuses_and_a_stale_year(dagster_instance: DagsterInstance, fest
 
         # oscars.org corrects its 2024 page: fetched and archived, not yet written
         corrected["on"] = True
-        resources = {"festival_db": FestivalDatabase(),
-                     "sites": SourceWebsites(oscars_base_url=sites.url, imdb_base_url=sites.url)}
         assert materialize([oscars_org_ceremony_page], partition_key="2024", instance=dagster_instance,
-                           resources=resources).success
+                           resources=pipeline_resources(sites.url)).success
         after = status_json("--festival", "oscars", "--years", "2024")
     finally:
         sites.close()
