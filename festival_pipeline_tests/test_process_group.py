@@ -103,13 +103,27 @@ def test_a_command_ignoring_sigterm_is_killed_after_the_grace_period() -> None:
         _kill([psutil.Process(runner.pid), *started] if runner.poll() is None else started)
 
 
+def _callers_handler(signum: int, _frame: object) -> None:
+    raise AssertionError(f"signal {signum} reached the caller's own handler")
+
+
 def test_what_a_command_leaves_behind_is_stopped_and_its_exit_code_returned(tmp_path: Path) -> None:
-    pid_file = tmp_path / "sleeper.pid"
-    code = run_in_process_group(["/bin/sh", "-c", f"sleep 300 & echo $! > {pid_file}; exit 3"], grace_seconds=10)
+    # the caller's handlers come back afterwards, whatever they were (inside pytest, Dagster's
+    # in-process runs leave SIGTERM mapped to KeyboardInterrupt: so set our own, known ones)
+    stop_signals = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    saved = {signum: signal.signal(signum, _callers_handler) for signum in stop_signals}
+    try:
+        pid_file = tmp_path / "sleeper.pid"
+        code = run_in_process_group(["/bin/sh", "-c", f"sleep 300 & echo $! > {pid_file}; exit 3"],
+                                    grace_seconds=10)
+        handlers_after = {signum: signal.getsignal(signum) for signum in stop_signals}
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
     assert code == 3
     sleeper = int(pid_file.read_text())
     assert _alive([psutil.Process(sleeper)] if psutil.pid_exists(sleeper) else []) == []
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # our handlers are gone again
+    assert handlers_after == dict.fromkeys(stop_signals, _callers_handler)  # our handlers are gone again
 
 
 def _dagster_processes_of(home: Path) -> list[psutil.Process]:
