@@ -30,7 +30,9 @@ def test_one_job_per_festival_partitioned_like_its_assets() -> None:
         job = jobs[job_name(entry)]
         expected = festival_partitions_def(entry).get_partition_keys()
         assert job.partitions_def is not None and job.partitions_def.get_partition_keys() == expected
-        assert len(job.asset_layer.executable_asset_keys) == 6 if entry.is_oscars else 5
+        # Oscars: two pages, the enhanced ceremony, three tables; festivals: one page asset, the ceremony,
+        # three tables
+        assert len(job.asset_layer.executable_asset_keys) == (6 if entry.is_oscars else 5), entry.slug
 
 
 def test_every_schedule_resolves_and_targets_its_festival_job() -> None:
@@ -65,7 +67,17 @@ def _mark(url: str, slug: str, year: int, status: str) -> None:
                                 status=status)
 
 
+def _requested(name: str, when: datetime, festival_db: FestivalDatabase) -> dict[str, str] | SkipReason:
+    """partition → the reason tag of each run the schedule requests (or its SkipReason)."""
+    result = evaluate(name, when, festival_db=festival_db)
+    if isinstance(result, SkipReason):
+        return result
+    assert len({r.run_key for r in result}) == len(result)  # one run per year and day
+    return {r.partition_key: r.tags["festival_pipeline/reason"] for r in result}
+
+
 def test_until_awarded_requests_exactly_the_years_announced_not_awarded(festival_database_url: str) -> None:
+    database = FestivalDatabase(database_url=festival_database_url)
     _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2024, outcomes.COMPLETE)
     _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2025, outcomes.ANNOUNCED_NOT_AWARDED)
     _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2026, outcomes.ANNOUNCED_NOT_AWARDED)
@@ -73,13 +85,33 @@ def test_until_awarded_requests_exactly_the_years_announced_not_awarded(festival
     _mark(festival_database_url, "venice", 2026, outcomes.ANNOUNCED_NOT_AWARDED)
     when = datetime(2026, 5, 1, 7, tzinfo=UTC)
 
-    requests = evaluate("oscars_until_awarded", when, festival_db=FestivalDatabase())
-    assert [r.partition_key for r in requests] == ["2025", "2026"]
-    assert len({r.run_key for r in requests}) == 2
-    (venice,) = evaluate("venice_until_awarded", when, festival_db=FestivalDatabase())
-    assert venice.partition_key == "2026"
-    assert isinstance(evaluate("cannes_until_awarded", when, festival_db=FestivalDatabase()), SkipReason)
+    assert _requested("oscars_until_awarded", when, database) == {
+        "2025": "announced-not-awarded", "2026": "announced-not-awarded"}
+    assert _requested("venice_until_awarded", when, database) == {"2026": "announced-not-awarded"}
+    assert isinstance(_requested("cannes_until_awarded", when, database), SkipReason)
 
     _mark(festival_database_url, ACADEMY_AWARDS_SLUG, 2025, outcomes.COMPLETE)  # the winners are out
-    assert [r.partition_key for r in evaluate("oscars_until_awarded", when, festival_db=FestivalDatabase())] == [
-        "2026"]
+    assert _requested("oscars_until_awarded", when, database) == {"2026": "announced-not-awarded"}
+
+
+def test_until_awarded_rechecks_no_edition_years_of_the_last_three_years(festival_database_url: str) -> None:
+    """IMDb may list an edition late: a recent year without one is looked at again, an old one is not."""
+    database = FestivalDatabase(database_url=festival_database_url)
+    when = datetime(2026, 5, 1, 7, tzinfo=UTC)
+    for year in (1942, 2023, 2024, 2026):
+        _mark(festival_database_url, "cannes", year, outcomes.NO_EDITION)
+    _mark(festival_database_url, "cannes", 2025, outcomes.COMPLETE)
+    _mark(festival_database_url, "venice", 2025, outcomes.ANNOUNCED_NOT_AWARDED)
+    _mark(festival_database_url, "venice", 2026, outcomes.NO_EDITION)
+
+    # 2024-2026 are the last three years in 2026; 1942 and 2023 are history
+    assert _requested("cannes_until_awarded", when, database) == {"2024": "no-edition", "2026": "no-edition"}
+    assert _requested("venice_until_awarded", when, database) == {
+        "2025": "announced-not-awarded", "2026": "no-edition"}
+
+    _mark(festival_database_url, "cannes", 2024, outcomes.COMPLETE)  # the late edition was found
+    assert _requested("cannes_until_awarded", when, database) == {"2026": "no-edition"}
+    # a year later 2024 has left the window
+    _mark(festival_database_url, "cannes", 2024, outcomes.NO_EDITION)
+    assert _requested("cannes_until_awarded", datetime(2027, 5, 1, 7, tzinfo=UTC), database) == {
+        "2026": "no-edition"}
