@@ -22,10 +22,11 @@ from urllib.parse import urlsplit
 import dockerfile
 import pytest
 import yaml
-from dagster import DagsterInstance, Definitions, QueuedRunCoordinator
+from dagster import AssetsDefinition, DagsterInstance, Definitions, QueuedRunCoordinator
 from dagster_docker import DockerRunLauncher
 from docker.utils.build import exclude_paths
 
+from festival_pipeline.definitions import defs
 from festival_pipeline.runtime import instance_home
 from festival_pipeline_tests.conftest import create_database
 
@@ -189,10 +190,6 @@ def test_image_leaves_the_command_to_the_launchers(dockerfile_commands) -> None:
     cmd = [command for command in stage if command.cmd == "CMD"][-1]
     assert cmd.json and list(cmd.value[:3]) == ["festival-pipeline", "serve", "code-server"]
     assert option(list(cmd.value), "--host") == "0.0.0.0" and option(list(cmd.value), "--port") == "4000"
-
-
-def test_image_turns_on_the_batched_event_writes_dev_uses(dockerfile_commands) -> None:
-    assert image_env(dockerfile_commands)["DAGSTER_EVENT_BATCH_SIZE"] == str(instance_home.EVENT_BATCH_SIZE)
 
 
 def test_build_context_keeps_secrets_and_local_state_out(tmp_path: Path) -> None:
@@ -376,9 +373,12 @@ def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
 
 def test_compose_instance_gives_each_site_one_slot(docker_instance) -> None:
     """The page assets' pools (oscars.org, imdb.com) come up with one slot each, shared by all runs."""
+    pools = {asset.op.pool for asset in defs.assets if isinstance(asset, AssetsDefinition)} - {None}
+    assert pools == {"oscars.org", "imdb.com"} == set(instance_home.SITE_POOLS)  # the ones prepare() creates
+    assert docker_instance.get_concurrency_config().pool_config.default_pool_limit == 1
     storage = docker_instance.event_log_storage
-    for pool in instance_home.SITE_POOLS:
-        storage.initialize_concurrency_limit_to_default(pool)
+    for pool in pools:
+        storage.initialize_concurrency_limit_to_default(pool)  # what a run's first step in the pool does
         assert storage.get_concurrency_info(pool).slot_count == 1
 
 
