@@ -1,25 +1,27 @@
-"""kill -9 in the middle of a run: the partition keeps its previous rows, the next run completes it.
+"""kill -9 in the middle of a run: the partition keeps its previous rows, the dead run is ended, the
+next run completes it.
 
 A driver script (written to a temp folder, run as a subprocess) imports the product unchanged and
-wraps one function at run time - no product code is edited:
+runs the Oscar job as the daemon does (`execute_job`, the job's own step executor, resources from the
+environment). It wraps one function at run time - no product code is edited - in every step process
+(the steps reconstruct the job from the driver file, so they import it too):
 
-* ``write``: ``write_ceremony`` is wrapped so that, after it has merged the new ceremony into the
-  tables (upserts *and* the DELETE of rows the source no longer lists) and *before* the write
-  step commits, the process reports its PostgreSQL backend pid and sleeps. The test checks the
-  transaction is open (``idle in transaction``, the partition's advisory lock held, other sessions
-  still see the old rows), then SIGKILLs the process group.
-* ``fetch``: ``page_store.page`` is wrapped to sleep inside the oscars.org fetch step, i.e. while
-  the run holds the ``oscars.org`` pool slot (dagster.yaml: ``pools.default_limit: 1``).
+* ``write``: ``write_year`` is wrapped so that, after it has replaced the year in the tables (upserts
+  *and* the DELETE of rows the source no longer lists) and *before* the write step commits, the
+  step reports its PostgreSQL backend pid and sleeps. The test checks the transaction is open
+  (``idle in transaction``, the partition's advisory lock held, other sessions still see the old
+  rows), then SIGKILLs the process group.
+* ``fetch``: ``page_store.fetch_and_archive`` is wrapped to sleep inside the oscars.org fetch step,
+  i.e. while the run holds the only slot of the ``oscars.org`` pool.
 
 Previous rows come from the simulator's pre-ceremony pages (``pre_ceremony="2024"``: nominations
 without winners); the killed run writes the awarded ceremony. After the kill the partition shows
 exactly the pre-ceremony rows (same ids, values, updated_at); a normal rerun writes the winners.
 
-Dagster side (documented by the second test): a run whose worker is SIGKILLed stays STARTED.
-The DefaultRunLauncher does not support run-worker health checks, so `run_monitoring` never marks
-it failed, and `free_slots_after_run_end_seconds` only frees slots of *finished* runs - a run killed
-inside a pool step keeps that pool's only slot until an operator marks the run failed/canceled
-(UI: Terminate -> force) or frees it (`instance.event_log_storage.free_concurrency_slots_for_run`).
+Dagster side: a run whose worker is SIGKILLed stays STARTED (the default run launcher has no worker
+health check) and keeps its pool slot. The step executor records the worker's process in the run's
+tags, so `festival_pipeline.dead_runs.end_dead_runs` ends it ("its process died"), and the next
+`festival-pipeline backfill` does that first and frees the slot, then completes by itself.
 """
 
 from __future__ import annotations
@@ -34,64 +36,74 @@ import time
 from pathlib import Path
 
 import pytest
-from dagster import DagsterRunStatus
+from dagster import DagsterEventType, DagsterRunStatus
 
 from festival_pipeline.database import connection
+from festival_pipeline.dead_runs import DeadRun, end_dead_runs
 from festival_pipeline_tests.conftest import requires_shared, run_oscars
 
 pytestmark = pytest.mark.integration
 
 PARTITION = "2024"
 PAUSE_SECONDS = 90
+RERUN_TIMEOUT = 300  # the rerun completes by itself (a dead run's slot would make it wait forever)
+CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 
 DRIVER = textwrap.dedent(
     """
     import json, os, sys, time
 
-    sites_url, marker, pause_in, partition = sys.argv[1:5]
-
-    from dagster import DagsterInstance, materialize
-
     import festival_pipeline.assets.tables as tables
-    import festival_pipeline.database.ceremony_writer as writer
     import festival_pipeline.sources.page_store as page_store
-    from festival_pipeline.assets.oscars import oscars_assets
-    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+
+    # this module is imported again in every step process (the job is reconstructed from this file),
+    # so the wrappers below are in place where the steps run
+    MARKER, PAUSE_IN = os.environ["CRASH_MARKER"], os.environ["CRASH_PAUSE_IN"]
 
     def report(**facts):
-        with open(marker + ".tmp", "w") as handle:
+        with open(MARKER + ".tmp", "w") as handle:
             json.dump({"pid": os.getpid(), **facts}, handle)
-        os.replace(marker + ".tmp", marker)
+        os.replace(MARKER + ".tmp", MARKER)
         time.sleep(float(os.environ.get("CRASH_PAUSE_SECONDS", "90")))
 
-    if pause_in == "write":
-        real_write = writer.write_ceremony
+    if PAUSE_IN == "write":
+        real_write_year = tables.write_year
 
-        def write_then_pause(cursor, record, scraped_at):
-            result = real_write(cursor, record, scraped_at)
+        def write_then_pause(cursor, slug, year, records, **kwargs):
+            result = real_write_year(cursor, slug, year, records, **kwargs)
             cursor.execute("SELECT pg_backend_pid()")
-            report(backend_pid=cursor.fetchone()[0], nominations=result.nominations,
-                   winners=sum(n.won for n in record.nominations))
+            report(backend_pid=cursor.fetchone()[0], nominations=sum(e.nominations for e in result.editions),
+                   winners=sum(n.won for record in records for n in record.nominations))
             return result
 
-        tables.write_ceremony = write_then_pause  # the name the write step calls
-        writer.write_ceremony = write_then_pause
-    elif pause_in == "fetch":
-        real_page = page_store.page
+        tables.write_year = write_then_pause  # the name write_and_record calls
+    elif PAUSE_IN == "fetch":
+        real_fetch = page_store.fetch_and_archive
 
-        def fetch_then_pause(client, cursor, url, *, reparse):
-            stored = real_page(client, cursor, url, reparse=reparse)
+        def fetch_then_pause(client, festival_db, url, fetched_by):
+            stored = real_fetch(client, festival_db, url, fetched_by)
             if "/oscars/ceremonies/" in url:
                 report(url=url)
             return stored
 
-        page_store.page = fetch_then_pause
+        page_store.fetch_and_archive = fetch_then_pause
 
-    instance = DagsterInstance.get()
-    resources = {"festival_db": FestivalDatabase(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url)}
-    materialize(oscars_assets, partition_key=partition, instance=instance, resources=resources)
-    print("driver finished without being killed", flush=True)
+
+    def oscars_job():
+        from festival_pipeline.definitions import defs
+
+        return defs.resolve_job_def("oscars_job")
+
+
+    if __name__ == "__main__":
+        from dagster import DagsterInstance, execute_job, reconstructable
+
+        # the job as the daemon runs it: its own step executor (which records this worker process),
+        # resources from the environment (the test's database, the sites)
+        with DagsterInstance.get() as instance:
+            result = execute_job(reconstructable(oscars_job), instance=instance,
+                                 tags={"dagster/partition": sys.argv[1]})
+        print("driver finished without being killed:", result.success, flush=True)
     """
 )
 
@@ -131,13 +143,14 @@ class Driver:
         script.write_text(DRIVER)
         self.marker = tmp_path / f"paused-{pause_in}.json"  # "none": a plain run, never pauses
         self.log = (tmp_path / f"driver-{pause_in}.log").open("w")
-        env = {**os.environ, "CRASH_PAUSE_SECONDS": str(PAUSE_SECONDS)}
+        env = {**os.environ, "CRASH_PAUSE_SECONDS": str(PAUSE_SECONDS), "CRASH_MARKER": str(self.marker),
+               "CRASH_PAUSE_IN": pause_in, "OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url}
         self.process = subprocess.Popen(
-            [sys.executable, str(script), sites_url, str(self.marker), pause_in, PARTITION],
+            [sys.executable, str(script), PARTITION],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
-    def wait_until_paused(self, timeout: float = 90) -> dict:
+    def wait_until_paused(self, timeout: float = 120) -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.marker.exists():
@@ -198,8 +211,8 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
 
     assert partition_rows(festival_database_url, int(PARTITION)) == before  # rolled back, nothing half-written
     killed = dagster_instance.get_runs(limit=1)[0]
-    assert killed.status not in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE)  # stays STARTED (see doc)
-    dagster_instance.report_run_failed(killed)
+    assert killed.job_name == "oscars_job" and killed.status == DagsterRunStatus.STARTED  # Dagster cannot tell
+    assert_ended_as_dead(dagster_instance, killed.run_id, end_dead_runs(dagster_instance))
 
     assert run_oscars(dagster_instance, simulator_url, PARTITION).success  # the next run completes the partition
     after = partition_rows(festival_database_url, int(PARTITION))
@@ -210,7 +223,16 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
     assert after[-1][0] == "complete"
 
 
-def test_kill_9_inside_a_pool_step_keeps_the_pool_slot_until_the_run_is_marked_failed(
+def assert_ended_as_dead(instance, run_id: str, ended: list[DeadRun]) -> None:
+    """The run was ended by festival_pipeline.dead_runs: failed, saying its process died."""
+    assert [dead.run_id for dead in ended] == [run_id]
+    assert "its process died" in ended[0].reason
+    assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE
+    (failure,) = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
+    assert "its process died" in failure.message
+
+
+def test_kill_9_inside_a_pool_step_the_next_backfill_ends_the_run_frees_its_slot_and_completes(
     dagster_instance, festival_database_url: str, simulator_url: str, tmp_path: Path,
 ) -> None:
     assert run_oscars(dagster_instance, simulator_url, PARTITION).success
@@ -225,28 +247,26 @@ def test_kill_9_inside_a_pool_step_keeps_the_pool_slot_until_the_run_is_marked_f
         driver.kill()
     storage = dagster_instance.event_log_storage
     info = storage.get_concurrency_info("oscars.org")
-    # the dead run still holds the oscars.org slot: nothing in Dagster frees it on its own
-    assert killed.run_id in {slot.run_id for slot in info.claimed_slots}, info
+    # the dead run still holds the only oscars.org slot, and Dagster still thinks it is running: a run
+    # that needs oscars.org would wait for it forever
+    assert info.slot_count == 1 and killed.run_id in {slot.run_id for slot in info.claimed_slots}, info
     assert dagster_instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.STARTED
     assert partition_rows(festival_database_url, int(PARTITION)) == before
 
-    # the next run waits for that slot, and keeps waiting
-    waiting = Driver(tmp_path, simulator_url, "none")
-    try:
-        assert not wait_for(lambda: waiting.process.poll() is not None, timeout=15), "the next run did not wait"
-        waiting_run = dagster_instance.get_runs(limit=1)[0]
-        assert waiting_run.run_id != killed.run_id
-        assert waiting_run.run_id in storage.get_concurrency_run_ids()  # pending on the oscars.org pool
-        assert killed.run_id in {slot.run_id for slot in storage.get_concurrency_info("oscars.org").claimed_slots}
-
-        # the operator's remedy: mark the dead run failed and give its slots back; the waiting run proceeds
-        dagster_instance.report_run_failed(dagster_instance.get_run_by_id(killed.run_id))
-        storage.free_concurrency_slots_for_run(killed.run_id)
-        assert wait_for(lambda: waiting.process.poll() is not None, timeout=90), "the waiting run never finished"
-    finally:
-        waiting.kill()
-    assert waiting.process.returncode == 0, Path(waiting.log.name).read_text()[-3000:]
-    assert dagster_instance.get_run_by_id(waiting_run.run_id).status == DagsterRunStatus.SUCCESS
+    # the next `festival-pipeline backfill` ends the dead run, frees its slot and completes by itself
+    env = {**os.environ, "OSCARS_BASE_URL": simulator_url, "IMDB_BASE_URL": simulator_url}
+    rerun = subprocess.run([CLI, "backfill", "oscars", "--years", PARTITION], env=env, capture_output=True,
+                           text=True, timeout=RERUN_TIMEOUT)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    printed = " ".join(rerun.stdout.split())
+    assert f"ended run {killed.run_id[:8]} of oscars_job: its process died" in printed, printed
+    assert dagster_instance.get_run_by_id(killed.run_id).status == DagsterRunStatus.FAILURE
+    (failure,) = dagster_instance.all_logs(killed.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    assert "its process died" in failure.message
+    assert killed.run_id not in storage.get_concurrency_run_ids()
     assert not storage.get_concurrency_info("oscars.org").claimed_slots
+    (backfill,) = dagster_instance.get_backfills()
+    assert backfill.status.value == "COMPLETED_SUCCESS"  # under Overview → Backfills
+    # the rerun found the year unchanged: the same rows, untouched
     assert [r[:8] for r in partition_rows(festival_database_url, int(PARTITION))[:-2]] == [
         r[:8] for r in before[:-2]]
