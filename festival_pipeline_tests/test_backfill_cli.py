@@ -1,7 +1,10 @@
 """`festival-pipeline backfill` and `festival-pipeline dagster asset materialize`, run as a user runs them.
 
-The real command in a subprocess, against the simulator (or the recorded pages), with the
-Dagster instance of the `dagster_instance` fixture: the runs must be in that instance.
+The real command in a subprocess, against the simulator (through the fault proxy where a page must
+break), with the Dagster instance of the `dagster_instance` fixture (its FESTIVAL_PIPELINE_HOME and
+DAGSTER_HOME): the command starts a code server, a webserver and a daemon of its own, launches a
+Dagster asset backfill through GraphQL and follows it; the backfill and its runs must be in that
+instance.
 """
 
 from __future__ import annotations
@@ -11,22 +14,33 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from dagster import AssetSelection, DagsterInstance, DagsterRunStatus
+from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus, Definitions, RunsFilter
 
+from festival_pipeline import settings
 from festival_pipeline.database import connection
 from festival_pipeline.definitions import defs
 from festival_pipeline.operations import SelectionError
-from festival_pipeline.operations.backfill import chunk_keys, plan
+from festival_pipeline.operations.backfill import (
+    BACKFILL_TAG,
+    SOURCE_POOLS,
+    backfill_partitions,
+    contiguous_ranges,
+    plan,
+)
+from festival_pipeline.partitions import YEARS_PER_RUN
+from festival_pipeline_tests.fault_proxy import by_path, transform
 
 pytestmark = pytest.mark.timeout(600)
 
 CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+NOMINATIONS = AssetKey(["oscars", "festival_nominations"])
 
 
 def run_cli(sites_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """The installed command, with the environment the fixtures prepared (database, home) and the sites."""
+    """The installed command, with the environment the fixtures prepared (database, homes) and the sites."""
     env = {**os.environ, "OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url,
            "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
     return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=540)
@@ -55,42 +69,127 @@ def nominations(url: str, slug: str, year: int) -> int:
         return cursor.fetchone()[0]
 
 
-def job_runs(instance: DagsterInstance, job: str) -> list:
-    return [run for run in instance.get_runs() if run.job_name == job]
+def one_line(text: str) -> str:
+    """The command's output with rich's line wrapping undone."""
+    return " ".join(text.split())
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+def test_plan_aliases_years_and_festivals() -> None:
+    (target,) = plan("oscars", "1990,1995-1999")
+    assert target.festival.slug == "academy-awards" and target.keys == ["1990", *map(str, range(1995, 2000))]
+    (every,) = plan("oscars", None)
+    assert every.keys == every.all_keys and every.keys[0] == "1929"
+    assert len(plan("all", "2024")) == 14
+    assert [t.keys for t in plan("all", "1930")] == [["1930"]]  # only the Oscars existed
+    with pytest.raises(SelectionError, match="unknown festival 'oscar'"):
+        plan("oscar", None)
+    with pytest.raises(SelectionError, match="runs backwards"):
+        plan("oscars", "2024-2020")
+    with pytest.raises(SelectionError, match="outside them: 1900"):
+        plan("oscars", "1900-1930")
+
+
+def test_selected_years_become_contiguous_partition_ranges() -> None:
+    (target,) = plan("oscars", "1990,1995-1999,2001")
+    assert contiguous_ranges(target.keys, target.all_keys) == [("1990", "1990"), ("1995", "1999"),
+                                                                ("2001", "2001")]
+    (every,) = plan("oscars", None)
+    assert contiguous_ranges(every.keys, every.all_keys) == [(every.all_keys[0], every.all_keys[-1])]
+    # a festival without editions in some years still has those partitions: one range
+    (cannes,) = plan("cannes", "1939-1947")
+    assert contiguous_ranges(cannes.keys, cannes.all_keys) == [("1939", "1947")]
+
+
+def test_a_backfill_targets_every_asset_of_the_festival_for_its_ranges() -> None:
+    targets = plan("oscars", "1990,1995-1999")
+    requested = {tuple(p.asset_key): list(p.ranges) for p in backfill_partitions(targets)}
+    oscars_group = AssetSelection.groups("oscars").resolve(defs.resolve_asset_graph())
+    assert {AssetKey(list(key)) for key in requested} == oscars_group
+    assert set(map(tuple, requested.values())) == {(("1990", "1990"), ("1995", "1999"))}
+    # Dagster cuts a backfill into ranged runs of at most YEARS_PER_RUN years (the assets' policy)
+    policies = {defs.resolve_assets_def(key).backfill_policy for key in oscars_group}
+    assert {policy.max_partitions_per_run for policy in policies} == {YEARS_PER_RUN}
+
+
+def test_years_outside_the_partitions_are_a_usage_error(festival_database_url: str, tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    env.update(FESTIVAL_PIPELINE_HOME=str(tmp_path), FESTIVAL_DATABASE_URL=festival_database_url)
+    result = subprocess.run([CLI, "backfill", "oscars", "--years", "1900-1930"], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "oscars has partitions 1929-" in one_line(result.stderr)
+    assert "outside them: 1900, 1901" in one_line(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- the command, for real
 
 
 @pytest.mark.integration
-def test_backfill_two_oscar_years_through_the_instance(
+def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str
 ) -> None:
+    # an operator's own limit of a site pool is kept; a missing pool is created with one slot
+    dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 2)
     result = run_cli(simulator_url, "backfill", "oscars", "--years", "2023-2024")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert outcomes(festival_database_url, "academy-awards") == {2023: ["complete"], 2024: ["complete"]}
+    assert nominations(festival_database_url, "academy-awards", 2023) > 100
     assert nominations(festival_database_url, "academy-awards", 2024) > 100
-    (run,) = job_runs(dagster_instance, "oscars_job")  # one ranged run for both years
-    assert run.status == DagsterRunStatus.SUCCESS
+
+    # a Dagster backfill (Overview → Backfills), completed, whose one ranged run did both years
+    (backfill,) = dagster_instance.get_backfills()
+    assert backfill.status.value == "COMPLETED_SUCCESS"
+    assert backfill.title and "oscars 2023–2024" in backfill.title
+    (run,) = dagster_instance.get_runs(filters=RunsFilter(tags={BACKFILL_TAG: backfill.backfill_id}))
+    assert run.status == DagsterRunStatus.SUCCESS and run.job_name == "__ASSET_JOB"
     assert (run.tags[RANGE_START], run.tags[RANGE_END]) == ("2023", "2024")
-    # the summary: one line per year with its status, then the verdict
+    for key in AssetSelection.groups("oscars").resolve(defs.resolve_asset_graph()):
+        assert dagster_instance.get_materialized_partitions(key) == {"2023", "2024"}, key
+
+    # the pools the command made sure of before launching: set explicitly, not Dagster's default
+    oscars_org, imdb = (dagster_instance.event_log_storage.get_concurrency_info(pool) for pool in SOURCE_POOLS)
+    assert (oscars_org.slot_count, oscars_org.using_default_limit) == (1, False)
+    assert imdb.slot_count == 2
+
+    # the summary: one line per year with its status, then the verdict naming the backfill
     assert "2023" in result.stdout and "2024" in result.stdout and "complete" in result.stdout
-    assert "all 2 partition(s) landed" in result.stdout
+    assert f"all 2 partition(s) landed (backfill {backfill.backfill_id}: completed_success)" in one_line(
+        result.stdout)
+
+    # what a notebook user does next: the year's rows as a DataFrame
+    code_location = Definitions(assets=defs.assets, resources=settings.resources())
+    frame = code_location.load_asset_value(NOMINATIONS, partition_key="2024", instance=dagster_instance)
+    assert isinstance(frame, pd.DataFrame)
+    assert len(frame) == nominations(festival_database_url, "academy-awards", 2024)
 
 
-def test_failing_year_is_isolated_named_and_the_good_year_lands(
-    dagster_instance: DagsterInstance, festival_database_url: str, recorded_sites_url: str
+def _changed_markup(_path: str, body: bytes) -> bytes:
+    return body.replace(b"paragraph--type--award-category", b"award-category-card")
+
+
+@pytest.mark.integration
+def test_a_broken_page_fails_its_year_by_name_and_the_good_year_lands(
+    dagster_instance: DagsterInstance, festival_database_url: str, proxy
 ) -> None:
-    # the recorded pages have 2024 but not 2023: both sites answer 404 for it
-    result = run_cli(recorded_sites_url, "backfill", "oscars", "--years", "2023-2024")
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "oscars 2023" in result.stderr and "404" in result.stderr
-    assert "2024" not in result.stderr
+    proxy.plan = by_path({"/oscars/ceremonies/2023": transform(_changed_markup)})
+    result = run_cli(proxy.url, "backfill", "oscars", "--years", "2023-2024")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    errors = one_line(result.stderr)
+    assert "1 partition(s) failed" in errors
+    assert "oscars 2023:" in errors and "/oscars/ceremonies/2023" in errors  # the year, and why (its page)
+    assert "oscars 2024" not in errors
     assert outcomes(festival_database_url, "academy-awards") == {2023: ["failed"], 2024: ["complete"]}
+    assert nominations(festival_database_url, "academy-awards", 2023) == 0
     assert nominations(festival_database_url, "academy-awards", 2024) > 100
-    runs = job_runs(dagster_instance, "oscars_job")
-    ranged = [r for r in runs if RANGE_START in r.tags]
-    single = {r.tags["dagster/partition"]: r.status for r in runs if "dagster/partition" in r.tags}
-    assert [r.status for r in ranged] == [DagsterRunStatus.FAILURE]
-    # 2023 failed inside the ranged run already; only 2024, which never got to its write, runs again
-    assert single == {"2024": DagsterRunStatus.SUCCESS}
+    # 2023 failed in the parse step of the ranged run; 2024, which that run never got to write, landed
+    # when the command re-executed the failed partitions
+    backfills = {b.backfill_id: b for b in dagster_instance.get_backfills()}
+    assert len(backfills) == 2 and all(backfill_id in result.stderr for backfill_id in backfills)
+    assert dagster_instance.get_materialized_partitions(NOMINATIONS) == {"2024"}
 
 
 @pytest.mark.integration
@@ -98,35 +197,11 @@ def test_cannes_years_without_edition_are_recorded(
     dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str
 ) -> None:
     result = run_cli(simulator_url, "backfill", "cannes", "--years", "1941-1946")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     found = outcomes(festival_database_url, "cannes")
     assert {year: found[year] for year in range(1941, 1946)} == {year: ["no-edition"] for year in range(1941, 1946)}
     assert found[1946] == ["complete"]
     assert "no-edition" in result.stdout
-
-
-def test_years_outside_the_partitions_are_a_usage_error(tmp_path: Path) -> None:
-    env = {**os.environ, "FESTIVAL_PIPELINE_HOME": str(tmp_path)}
-    result = subprocess.run([CLI, "backfill", "oscars", "--years", "1900-1930"], env=env, capture_output=True,
-                            text=True, timeout=120)
-    assert result.returncode == 2
-    assert "outside them: 1900" in " ".join(result.stderr.split())
-
-
-def test_plan_aliases_and_chunks() -> None:
-    (target,) = plan("oscars", "1990,1995-1999")
-    assert target.festival.slug == "academy-awards" and target.keys == ["1990", *map(str, range(1995, 2000))]
-    assert chunk_keys(target.keys, target.all_keys) == [["1990"], [str(y) for y in range(1995, 2000)]]
-    (every,) = plan("oscars", None)
-    chunks = chunk_keys(every.keys, every.all_keys)
-    assert [len(c) for c in chunks] == [25, 25, 24, 24] and chunks[0][0] == "1929"
-    assert [key for chunk in chunks for key in chunk] == every.keys
-    assert len(plan("all", "2024")) == 14
-    assert [t.keys for t in plan("all", "1930")] == [["1930"]]  # only the Oscars existed
-    with pytest.raises(SelectionError):
-        plan("oscar", None)
-    with pytest.raises(SelectionError):
-        plan("oscars", "2024-2020")
 
 
 def test_selection_syntax_for_the_passthrough() -> None:
