@@ -4,7 +4,8 @@ Opens the oscars asset graph and the partitions of `oscars/festival_nominations`
 partition (2024) from the group's "Materialize all…" dialog, waits for the run the daemon launches,
 and reads the check results and metadata back from the asset's pages. Every step is screenshotted to
 artifacts/screenshots/ (git-ignored); with FESTIVAL_UPDATE_README_SCREENSHOTS=1 the graph and the
-partitions view after the run are also copied to docs/images/ for the README.
+partitions view after the run are also copied to docs/images/ for the README. The deployment is
+`festival-pipeline dev` itself (ui_harness.py).
 """
 
 from __future__ import annotations
@@ -154,26 +155,28 @@ def test_materialize_one_partition_from_the_ui(dagster_ui: DagsterUI, page) -> N
         # 5. the asset page, reloaded: metadata and check results of the run
         open_page(page, asset_url)
         expect(page.get_by_text("Row count", exact=True)).to_be_visible()
-        expect(page.get_by_text("rows_parsed", exact=True).first).to_be_visible()
+        expect(page.get_by_text("winners", exact=True).first).to_be_visible()
         expect(page.get_by_text("Latest check results")).to_be_visible()
         shot(page, "07_asset_overview")
 
+        # the blocking check that refuses a year losing a substantial part of its rows
         open_page(page, f"{asset_url}?view=checks")
-        check = page.locator('[title="rows_written_equal_rows_parsed"]').first
+        check = page.locator('[title="no_substantial_shrink"]').first
         expect(check).to_be_visible()
         check.click()
-        expect(page.get_by_role("heading", name="rows_written_equal_rows_parsed").or_(
-            page.get_by_text("Nomination rows in the table equal the nominations parsed."))).to_be_visible()
+        expect(page.get_by_role("heading", name="no_substantial_shrink").or_(
+            page.get_by_text("No year loses a whole category", exact=False))).to_be_visible()
+        expect(page.get_by_text("blocking", exact=True).first).to_be_visible()  # "This is a blocking asset check"
         expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
-        expect(page.get_by_text("rows_written", exact=True).first).to_be_visible()
+        expect(page.get_by_text("accept_shrink", exact=True).first).to_be_visible()
         assert page.get_by_text("Failed", exact=True).count() == 0
-        shot(page, "08_check_rows_written_equal_rows_parsed")
+        shot(page, "08_check_no_substantial_shrink")
 
-        # 6. the partitions view again: 2024 materialized, with its metadata
+        # 6. the partitions view again: 2024 materialized, with that year's own metadata
         open_page(page, f"{asset_url}?view=partitions&partition={YEAR}")
         expect(page.get_by_text("Materialized (1)")).to_be_visible()
         expect(page.get_by_text("dagster/row_count", exact=True)).to_be_visible()
-        expect(page.get_by_text("rows_parsed", exact=True).first).to_be_visible()
+        expect(page.get_by_text("winners", exact=True).first).to_be_visible()
         partitions_png = shot(page, "09_partitions_after")
 
         open_page(page, group_url)

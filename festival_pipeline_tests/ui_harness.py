@@ -1,16 +1,16 @@
-"""A real Dagster deployment for UI tests: simulator + webserver + daemon on a fresh database.
+"""A real Dagster deployment for UI tests: the simulator and `festival-pipeline dev` on a fresh database.
 
 Not a test module: `test_ui_graphql.py` and `test_ui_browser.py` import the `dagster_ui` fixture from
 here. It starts, on free ports of 127.0.0.1,
 
 * the oscars.org/IMDb simulator from ../shared/festival_web (in-process, skipped when absent),
-* `python -m dagster_webserver` and `python -m dagster._daemon run` (the `dagster-daemon` command;
-  `dagster dev` starts it the same way) as subprocesses in the project root, with the
-  environment `festival_pipeline.runtime.instance_home.prepare()` builds for a fresh festival database on the
-  session's embedded PostgreSQL (the Dagster instance goes to `<that database>_dagster`),
+* `festival-pipeline dev` — what a user runs: it prepares the instance (`dagster_env.prepare`) and runs
+  `dagster dev` (webserver, daemon, code server) in a process group of its own — with a fresh festival
+  database of the session's embedded PostgreSQL as FESTIVAL_DATABASE_URL (the Dagster instance goes
+  to `<that database>_dagster`) and its own FESTIVAL_PIPELINE_HOME,
 
-waits until the webserver has loaded the code location and the daemon reports healthy, and stops
-everything afterwards (SIGTERM to each process group, then SIGKILL).
+waits until the webserver has loaded the code location and the daemons a backfill and a queued run
+need report healthy, and stops it afterwards as a user does (SIGTERM: dev stops its whole group).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import requests
 from festival_pipeline.database.embedded import RunningServer
 from festival_pipeline_tests.conftest import PROJECT_ROOT, SHARED, create_database, free_port, requires_shared
 
+CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 STARTUP_TIMEOUT = 180  # seconds: the webserver loads the code location, the daemon heartbeats
 STOP_TIMEOUT = 20
 # the daemons a backfill and a queued run need
@@ -59,8 +60,8 @@ class DagsterUI:
             raise AssertionError(f"GraphQL errors: {body['errors']}")
         return body["data"]
 
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of the webserver's and daemon's logs, for failure messages."""
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of the services' log, for failure messages."""
         parts = []
         for name, path in self.logs.items():
             text = path.read_text(errors="replace").splitlines() if path.exists() else []
@@ -92,37 +93,18 @@ query { instance { daemonHealth { allDaemonStatuses { daemonType healthy require
 """
 
 
-@contextlib.contextmanager
-def _environment(**values: str | None) -> Iterator[None]:
-    """Set (None: unset) variables in this process for the duration (prepare() reads them), then restore."""
-    saved = {key: os.environ.get(key) for key in values}
-    for key, value in values.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:  # the child keeps its own handle
-        # its own process group, so teardown reaches the code servers and run workers it spawns
+        # its own process group, so teardown reaches whatever it started even if it dies first
         return subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group, wait, then SIGKILL what is left of it."""
+    """SIGTERM (dev forwards it to the webserver, daemon and code server), wait, then SIGKILL what is
+    left of its process group."""
     if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+        process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_TIMEOUT)
     # children may outlive a leader that exited: the group id is still the leader's pid
@@ -179,35 +161,28 @@ def _unhealthy_daemons(ui: DagsterUI) -> list[str]:
 
 @pytest.fixture(scope="module")
 def dagster_ui(pg_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterUI]:
-    """The simulator, the Dagster webserver and the daemon on a fresh database, for one test module."""
+    """The simulator and `festival-pipeline dev` on a fresh database, for one test module."""
     requires_shared()
     if str(SHARED) not in sys.path:
         sys.path.insert(0, str(SHARED))
     from festival_web import start_server
-
-    from festival_pipeline.runtime import instance_home
 
     simulator_url, stop_simulator = start_server(port=0)
     processes: dict[str, subprocess.Popen] = {}
     try:
         home = tmp_path_factory.mktemp("dagster_ui_home")
         database_url = create_database(pg_server, prefix="ui")
-        with _environment(FESTIVAL_DATABASE_URL=database_url, FESTIVAL_PIPELINE_HOME=str(home),
-                          OSCARS_BASE_URL=simulator_url, IMDB_BASE_URL=simulator_url,
-                          FESTIVAL_HTTP_REQUESTS_PER_SECOND="0",
-                          # the instance goes to `<test database>_dagster`, never to a developer's own
-                          FESTIVAL_DAGSTER_DATABASE_URL=None):
-            env = instance_home.prepare()
-        env["PYTHONUNBUFFERED"] = "1"
+        # a developer's own DAGSTER_HOME or Dagster database must not be used
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("DAGSTER_HOME", "FESTIVAL_DAGSTER_DATABASE_URL", "FESTIVAL_DAGSTER_PG_URL")}
+        env.update(FESTIVAL_DATABASE_URL=database_url, FESTIVAL_PIPELINE_HOME=str(home),
+                   OSCARS_BASE_URL=simulator_url, IMDB_BASE_URL=simulator_url,
+                   FESTIVAL_HTTP_REQUESTS_PER_SECOND="0", PYTHONUNBUFFERED="1")
         port = free_port()
         ui = DagsterUI(url=f"http://127.0.0.1:{port}", simulator_url=simulator_url, database_url=database_url,
-                       env=env, logs={"webserver": home / "webserver.log", "daemon": home / "daemon.log"})
-        workspace = str(instance_home.project_file("workspace.yaml"))
-        processes["webserver"] = _start(
-            [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
-            env, ui.logs["webserver"])
-        processes["daemon"] = _start([sys.executable, "-m", "dagster._daemon", "run", "-w", workspace],
-                                     env, ui.logs["daemon"])
+                       env=env, logs={"festival-pipeline dev": home / "dev.log"})
+        processes["festival-pipeline dev"] = _start([CLI, "dev", "--host", "127.0.0.1", "--port", str(port)],
+                                                    env, ui.logs["festival-pipeline dev"])
         _wait_until_ready(ui, processes)
         yield ui
     finally:
