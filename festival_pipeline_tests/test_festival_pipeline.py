@@ -6,8 +6,6 @@ datasets that declare no licence.
 
 from __future__ import annotations
 
-import json
-import re
 import urllib.request
 
 import pytest
@@ -18,6 +16,7 @@ from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import connection
 from festival_pipeline.registry import festival
 from festival_pipeline_tests.conftest import pipeline_resources
+from festival_pipeline_tests.fault_proxy import next_data_of
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +30,7 @@ def run_festival(instance, sites_url: str, slug: str, year: str, raise_on_error:
 
 def page_truth(sites_url: str, event_id: str, year: int, instance: int) -> dict[tuple[str, str], tuple[set, set]]:
     """(prize, category) → (nominated tt ids, winning tt ids), read straight from the page's JSON."""
-    html = urllib.request.urlopen(f"{sites_url}/event/{event_id}/{year}/{instance}/").read().decode()
-    data = json.loads(re.search(r'<script id="__NEXT_DATA__" type="application/json">(.*?)</script>', html).group(1))
+    data = next_data_of(urllib.request.urlopen(f"{sites_url}/event/{event_id}/{year}/{instance}/").read())
     truth: dict[tuple[str, str], tuple[set, set]] = {}
     for award in data["props"]["pageProps"]["edition"]["awards"]:
         for edge in award["nominationCategories"]["edges"]:
