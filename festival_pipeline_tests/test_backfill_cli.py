@@ -22,14 +22,10 @@ from festival_pipeline import settings
 from festival_pipeline.database import connection
 from festival_pipeline.definitions import defs
 from festival_pipeline.operations import SelectionError
-from festival_pipeline.operations.backfill import (
-    BACKFILL_TAG,
-    SOURCE_POOLS,
-    backfill_partitions,
-    contiguous_ranges,
-    plan,
-)
+from festival_pipeline.operations.backfill import BACKFILL_TAG, backfill_partitions, contiguous_ranges, plan
+from festival_pipeline.operations.dagster_api import AssetNode
 from festival_pipeline.partitions import YEARS_PER_RUN
+from festival_pipeline.runtime.instance_home import SITE_POOLS
 from festival_pipeline_tests.fault_proxy import by_path, transform
 
 pytestmark = pytest.mark.timeout(600)
@@ -103,12 +99,23 @@ def test_selected_years_become_contiguous_partition_ranges() -> None:
     assert contiguous_ranges(cannes.keys, cannes.all_keys) == [("1939", "1947")]
 
 
+def _asset_nodes() -> list[AssetNode]:
+    """The code location's assets as the webserver lists them (key, group, kinds), from the definitions."""
+    graph = defs.resolve_asset_graph()
+    return [AssetNode(tuple(key.path), graph.get(key).group_name, frozenset(graph.get(key).kinds))
+            for key in graph.get_all_asset_keys()]
+
+
 def test_a_backfill_targets_every_asset_of_the_festival_for_its_ranges() -> None:
     targets = plan("oscars", "1990,1995-1999")
-    requested = {tuple(p.asset_key): list(p.ranges) for p in backfill_partitions(targets)}
+    requested = {tuple(p.asset_key): list(p.ranges) for p in backfill_partitions(_asset_nodes(), targets)}
     oscars_group = AssetSelection.groups("oscars").resolve(defs.resolve_asset_graph())
     assert {AssetKey(list(key)) for key in requested} == oscars_group
     assert set(map(tuple, requested.values())) == {(("1990", "1990"), ("1995", "1999"))}
+    # --from-archive: the same years without the page assets (the parse and tables from archived pages)
+    rebuilt = {AssetKey(list(p.asset_key)) for p in backfill_partitions(_asset_nodes(), targets, from_archive=True)}
+    assert rebuilt == oscars_group - {AssetKey(["oscars", "oscars_org_ceremony_page"]),
+                                      AssetKey(["oscars", "imdb_edition_page"])}
     # Dagster cuts a backfill into ranged runs of at most YEARS_PER_RUN years (the assets' policy)
     policies = {defs.resolve_assets_def(key).backfill_policy for key in oscars_group}
     assert {policy.max_partitions_per_run for policy in policies} == {YEARS_PER_RUN}
@@ -132,7 +139,7 @@ def test_years_outside_the_partitions_are_a_usage_error(festival_database_url: s
 def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str
 ) -> None:
-    # an operator's own limit of a site pool is kept; a missing pool is created with one slot
+    # an operator's own limit of a site pool is kept by every later command
     dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 2)
     result = run_cli(simulator_url, "backfill", "oscars", "--years", "2023-2024")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -150,8 +157,8 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     for key in AssetSelection.groups("oscars").resolve(defs.resolve_asset_graph()):
         assert dagster_instance.get_materialized_partitions(key) == {"2023", "2024"}, key
 
-    # the pools the command made sure of before launching: set explicitly, not Dagster's default
-    oscars_org, imdb = (dagster_instance.event_log_storage.get_concurrency_info(pool) for pool in SOURCE_POOLS)
+    # the site pools, created before any run (not on first use, which races), one slot unless changed
+    oscars_org, imdb = (dagster_instance.event_log_storage.get_concurrency_info(pool) for pool in SITE_POOLS)
     assert (oscars_org.slot_count, oscars_org.using_default_limit) == (1, False)
     assert imdb.slot_count == 2
 

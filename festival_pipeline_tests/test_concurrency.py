@@ -4,8 +4,8 @@ They start together (a start file releases them after their imports) on a databa
 schema but not even the organizations yet, so they also race on the registry upsert that
 `organization_id` does on first use, on the shared category rows, and - the two 2024 runs - on the
 same partition (advisory lock), the same parse and the same pool slots (one slot per site
-pool). The pools' limit rows are created before the runs start, as `festival-pipeline backfill` does:
-Dagster's own first-use initialisation of a pool races (see the test). Expected: every run succeeds, nothing
+pool). The pools' limit rows are created before the runs start, as every festival-pipeline command
+does: Dagster's own first-use initialisation of a pool races (see the test). Expected: every run succeeds, nothing
 deadlocks or times out, no organization or category exists twice, and the rows equal those of the
 three years run one after the other in a second database. Every run succeeds, except that one of the
 two 2024 runs may refuse to write a parse the other one stored in between (by design: a write step
@@ -103,11 +103,10 @@ def test_four_concurrent_partition_runs_equal_a_sequential_run(
     dagster_instance, festival_database_url: str, pg_server, simulator_url: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # the site pools exist before the runs, as `festival-pipeline backfill` creates them (and the daemon
-    # initialises them one at a time for queued runs): Dagster's own first-use initialisation of a pool
-    # fails on PostgreSQL for all but one of several runs starting together (dagster-io/dagster#33552)
-    for pool in POOLS:
-        dagster_instance.event_log_storage.set_concurrency_slots(pool, 1)
+    # the pools' limit rows exist already: instance_home.prepare() (run by the fixture, as by every
+    # festival-pipeline command) creates them, so runs starting together do not race on that insert
+    # (Dagster's own first-use initialisation fails on PostgreSQL for all but one: dagster-io/dagster#33552)
+    assert set(POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
     script = tmp_path / "concurrent_driver.py"
     script.write_text(DRIVER)
     start_file = tmp_path / "go"
@@ -208,3 +207,12 @@ def test_first_use_of_the_registry_from_many_sessions_at_once(festival_database_
     with connection.transaction(festival_database_url) as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT slug) FROM festival_organizations")
         assert cursor.fetchone() == (len(FESTIVALS), len(FESTIVALS))
+
+
+def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
+    """`festival-pipeline dev | serve | backfill | dagster` run prepare(); runs may then start four at a time."""
+    storage = dagster_instance.event_log_storage
+    assert set(POOLS) <= set(storage.get_concurrency_keys())
+    for pool in POOLS:
+        info = storage.get_concurrency_info(pool)
+        assert (info.slot_count, info.using_default_limit) == (1, False), info  # created, not first-used

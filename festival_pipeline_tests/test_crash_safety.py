@@ -20,7 +20,7 @@ exactly the pre-ceremony rows (same ids, values, updated_at); a normal rerun wri
 
 Dagster side: a run whose worker is SIGKILLed stays STARTED (the default run launcher has no worker
 health check) and keeps its pool slot. The step executor records the worker's process in the run's
-tags, so `festival_pipeline.dead_runs.end_dead_runs` ends it ("its process died"), and the next
+tags, so `festival_pipeline.runtime.dead_runs.end_dead_runs` ends it ("its process died"), and the next
 `festival-pipeline backfill` does that first and frees the slot, then completes by itself.
 """
 
@@ -39,7 +39,7 @@ import pytest
 from dagster import DagsterEventType, DagsterRunStatus
 
 from festival_pipeline.database import connection
-from festival_pipeline.dead_runs import DeadRun, end_dead_runs
+from festival_pipeline.runtime.dead_runs import DeadRun, end_dead_runs
 from festival_pipeline_tests.conftest import requires_shared, run_oscars
 
 pytestmark = pytest.mark.integration
@@ -224,7 +224,7 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
 
 
 def assert_ended_as_dead(instance, run_id: str, ended: list[DeadRun]) -> None:
-    """The run was ended by festival_pipeline.dead_runs: failed, saying its process died."""
+    """The run was ended by festival_pipeline.runtime.dead_runs: failed, saying its process died."""
     assert [dead.run_id for dead in ended] == [run_id]
     assert "its process died" in ended[0].reason
     assert instance.get_run_by_id(run_id).status == DagsterRunStatus.FAILURE

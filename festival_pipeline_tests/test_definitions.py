@@ -27,7 +27,7 @@ def test_definitions_are_loadable() -> None:
     parents = graph.get(AssetKey(["oscars", "festival_nominations"])).parent_keys
     assert parents == {AssetKey(["oscars", "enhanced_ceremony"]), AssetKey("festival_organizations")}
     # one job per festival, each exactly that festival's assets, run by the step executor that
-    # records the worker process (festival_pipeline.dead_runs ends a run whose process died)
+    # records the worker process (festival_pipeline.runtime.dead_runs ends a run whose process died)
     jobs = {job.name: job for job in defs.resolve_all_job_defs() if not job.name.startswith("__")}
     assert set(jobs) == {job_name(f) for f in FESTIVALS}
     for entry in FESTIVALS:

@@ -4,7 +4,7 @@ Not a test module: `test_ui_graphql.py` and `test_ui_browser.py` import the `dag
 here. It starts, on free ports of 127.0.0.1,
 
 * the oscars.org/IMDb simulator from ../shared/festival_web (in-process, skipped when absent),
-* `festival-pipeline dev` — what a user runs: it prepares the instance (`dagster_env.prepare`) and runs
+* `festival-pipeline dev` — what a user runs: it prepares the instance (`runtime.instance_home.prepare`) and runs
   `dagster dev` (webserver, daemon, code server) in a process group of its own — with a fresh festival
   database of the session's embedded PostgreSQL as FESTIVAL_DATABASE_URL (the Dagster instance goes
   to `<that database>_dagster`) and its own FESTIVAL_PIPELINE_HOME,
