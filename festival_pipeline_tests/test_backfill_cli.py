@@ -22,9 +22,14 @@ from festival_pipeline import settings
 from festival_pipeline.database import connection
 from festival_pipeline.definitions import defs
 from festival_pipeline.operations import SelectionError
-from festival_pipeline.operations.backfill import BACKFILL_TAG, backfill_partitions, contiguous_ranges, plan
+from festival_pipeline.operations.backfill import (
+    BACKFILL_TAG,
+    backfill_partitions,
+    backfill_title,
+    contiguous_ranges,
+    plan,
+)
 from festival_pipeline.operations.dagster_api import AssetNode
-from festival_pipeline.partitions import YEARS_PER_RUN
 from festival_pipeline.runtime.instance_home import SITE_POOLS
 from festival_pipeline_tests.fault_proxy import by_path, transform
 
@@ -116,9 +121,18 @@ def test_a_backfill_targets_every_asset_of_the_festival_for_its_ranges() -> None
     rebuilt = {AssetKey(list(p.asset_key)) for p in backfill_partitions(_asset_nodes(), targets, from_archive=True)}
     assert rebuilt == oscars_group - {AssetKey(["oscars", "oscars_org_ceremony_page"]),
                                       AssetKey(["oscars", "imdb_edition_page"])}
-    # Dagster cuts a backfill into ranged runs of at most YEARS_PER_RUN years (the assets' policy)
+    # Dagster runs a festival's backfill as one ranged run (the assets' policy)
     policies = {defs.resolve_assets_def(key).backfill_policy for key in oscars_group}
-    assert {policy.max_partitions_per_run for policy in policies} == {YEARS_PER_RUN}
+    assert {policy.max_partitions_per_run for policy in policies} == {None}
+
+
+def test_backfill_titles_name_what_they_do_within_dagsters_limit() -> None:
+    assert backfill_title(plan("oscars", "2023-2024")) == "festival-pipeline backfill oscars 2023–2024"
+    assert backfill_title(plan("cannes", "1946"), from_archive=True) == (
+        "festival-pipeline backfill cannes 1946 from the archived pages")
+    everything = backfill_title(plan("all", None), from_archive=True)
+    assert everything.startswith("festival-pipeline backfill 14 festivals 1929–")
+    assert len(everything) <= 100  # Dagster refuses a longer title, and with it the backfill
 
 
 def test_years_outside_the_partitions_are_a_usage_error(festival_database_url: str, tmp_path: Path) -> None:

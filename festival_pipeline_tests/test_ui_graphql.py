@@ -1,8 +1,8 @@
 """The Dagster UI's GraphQL API against a real webserver, daemon, instance and database.
 
 What the UI's buttons send, to `festival-pipeline dev`: a partition backfill of the Oscar assets (run by
-the backfill daemon in ranged runs of at most partitions.YEARS_PER_RUN years: two years are one run)
-and a single-partition run (queued, then launched by the daemon).
+the backfill daemon as one ranged run, BackfillPolicy.single_run()) and a single-partition run (queued,
+then launched by the daemon).
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_partition_backfill_2023_2024_runs_once_through_the_daemon(dagster_ui: D
     backfill = wait_for(f"backfill {backfill_id}", dagster_ui, poll, lambda b: b.get("status") in TERMINAL_BACKFILL)
     assert backfill["status"] in {"COMPLETED", "COMPLETED_SUCCESS"}, (backfill, dagster_ui.log_tail())
     assert sorted(backfill["partitionNames"]) == ["2023", "2024"]
-    # BackfillPolicy.multi_run(YEARS_PER_RUN): two years are one run, as a partition range
+    # BackfillPolicy.single_run(): both years in one run, as a partition range
     assert len(backfill["runs"]) == 1, backfill["runs"]
     (run,) = backfill["runs"]
     assert run["status"] == "SUCCESS", run
