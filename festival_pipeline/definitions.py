@@ -12,7 +12,7 @@ from festival_pipeline.assets.profiles import profile_assets
 from festival_pipeline.executor import step_executor
 from festival_pipeline.jobs import all_jobs
 from festival_pipeline.schedules import all_schedules
-from festival_pipeline.sensors import end_dead_runs_sensor
+from festival_pipeline.sensors import end_dead_runs_sensor, failed_runs_in_status
 
 defs = Definitions(
     assets=[festival_organizations, *oscars_assets, *festival_assets, *profile_assets],
@@ -20,5 +20,5 @@ defs = Definitions(
     jobs=all_jobs,
     executor=step_executor,
     schedules=all_schedules,
-    sensors=[end_dead_runs_sensor],
+    sensors=[end_dead_runs_sensor, failed_runs_in_status],
 )

@@ -39,7 +39,9 @@ import pytest
 from dagster import DagsterEventType, DagsterRunStatus
 
 from festival_pipeline.database import connection
-from festival_pipeline.runtime.dead_runs import DeadRun, end_dead_runs
+from festival_pipeline.operations.status import festival_status
+from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
+from festival_pipeline.runtime.dead_runs import DeadRun, end_dead_runs, record_outcomes
 from festival_pipeline_tests.conftest import requires_shared, run_oscars
 
 pytestmark = pytest.mark.integration
@@ -212,7 +214,17 @@ def test_kill_9_inside_the_write_transaction_keeps_previous_rows(
     assert partition_rows(festival_database_url, int(PARTITION)) == before  # rolled back, nothing half-written
     killed = dagster_instance.get_runs(limit=1)[0]
     assert killed.job_name == "oscars_job" and killed.status == DagsterRunStatus.STARTED  # Dagster cannot tell
-    assert_ended_as_dead(dagster_instance, killed.run_id, end_dead_runs(dagster_instance))
+    ended = end_dead_runs(dagster_instance)
+    assert_ended_as_dead(dagster_instance, killed.run_id, ended)
+    assert ended[0].years == {ACADEMY_AWARDS_SLUG: [int(PARTITION)]}
+
+    # `festival-pipeline status` shows the year failed with the reason; its rows are the last good run's
+    record_outcomes(lambda: connection.transaction(festival_database_url), ended)
+    (row,) = festival_status(festival_database_url, festival(ACADEMY_AWARDS_SLUG), [int(PARTITION)])
+    assert row.status == "failed" and "its process died" in (row.error or "") and row.run_id == killed.run_id
+    after_death = partition_rows(festival_database_url, int(PARTITION))
+    assert after_death[:-1] == before[:-1] and after_death[-1][1] == before[-1][1]  # same rows, same counts
+    assert row.rows_written == row.rows_listed == before[-1][1]["nominations"]
 
     assert run_oscars(dagster_instance, simulator_url, PARTITION).success  # the next run completes the partition
     after = partition_rows(festival_database_url, int(PARTITION))

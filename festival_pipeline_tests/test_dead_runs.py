@@ -12,6 +12,7 @@ ends the run and a relaunch completes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -164,6 +165,11 @@ def test_with_dev_running_a_killed_run_worker_is_ended_and_a_relaunch_completes(
         worker = int(instance.get_run_by_id(run_id).tags[PID_TAG])
         _kill_tree(worker)  # the run's worker and the steps it runs, as a crashed machine or docker kill would
 
+        # without anyone doing anything, `status` shows the run's years failed with the reason
+        died = _wait_for_failed_years(env, run_id, timeout=120)
+        assert len(died) == len(plan("oscars", YEARS)[0].keys), died
+        assert all(row["rows_written"] is None for row in died)  # nothing was written before; nothing now
+
         started = time.monotonic()
         api.launch_backfill(backfill_partitions(api.asset_nodes(), targets), tags={}, title="relaunched")
         deadline = started + uninterrupted + 60 + 30  # + up to 30 s for the daemon to see a new backfill
@@ -183,6 +189,20 @@ def test_with_dev_running_a_killed_run_worker_is_ended_and_a_relaunch_completes(
         except subprocess.TimeoutExpired:
             kill_group(dev)
         instance.dispose()
+
+
+def _wait_for_failed_years(env: dict[str, str], run_id: str, timeout: float) -> list[dict]:
+    """The status rows failed by the run (once the sensors have recorded its death), with a reason."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = subprocess.run([CLI, "status", "--festival", "oscars", "--years", YEARS, "--format", "json"],
+                                env=env, capture_output=True, text=True, timeout=120)
+        assert status.returncode == 0, status.stderr[-3000:]
+        failed = [row for row in json.loads(status.stdout) if row["run_id"] == run_id and row["status"] == "failed"]
+        if failed or time.monotonic() > deadline:
+            assert failed and all(row["error"] for row in failed), status.stdout[-3000:]
+            return failed
+        time.sleep(3)
 
 
 def _wait_for_webserver(api: DagsterApi, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:

@@ -64,6 +64,20 @@ def record_year_failure(cursor: Cursor, *, organization_id: int, year: int, erro
                        run_id=run_id)
 
 
+def record_dead_run(cursor: Cursor, *, organization_id: int, years: list[int], error: str, run_id: str) -> None:
+    """A run that died: its years are failed with `error`, but not those it had already written or
+    recorded itself (their outcome carries its run id); counts of the rows still in the tables stay."""
+    cursor.execute(
+        """SELECT DISTINCT year FROM import_outcomes
+           WHERE organization_id = %s AND year = ANY(%s) AND run_id = %s""",
+        (organization_id, years, run_id),
+    )
+    done = {row[0] for row in cursor.fetchall()}
+    for year in years:
+        if year not in done:
+            record_year_failure(cursor, organization_id=organization_id, year=year, error=error, run_id=run_id)
+
+
 def clear_year(cursor: Cursor, *, organization_id: int, year: int, keep_editions: list[int]) -> None:
     """Forget the outcomes of editions of the year that no longer exist (after an accepted shrink)."""
     cursor.execute(

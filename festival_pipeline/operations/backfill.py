@@ -46,15 +46,20 @@ from festival_pipeline.operations.dagster_api import (
 from festival_pipeline.operations.status import StatusRow, festival_status
 from festival_pipeline.operations.waiting import describe_wait
 from festival_pipeline.registry import Festival
-from festival_pipeline.runtime.dead_runs import end_dead_runs, process_alive
+from festival_pipeline.runtime.dead_runs import (
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    end_dead_runs,
+    process_alive,
+    record_outcomes,
+)
 from festival_pipeline.runtime.instance_home import DagsterEnvironment
 from festival_pipeline.runtime.services import DagsterStack
 
 POLL_SECONDS = 1.0
 WAIT_REPORT_SECONDS = 2.0
 BACKFILL_TAG = "dagster/backfill"
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 CLI_TAG = "festival_pipeline/cli_backfill"
 ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
 FINALIZE_TIMEOUT_SECONDS = 30.0
@@ -184,7 +189,9 @@ class Backfill:
     def clear_dead_work(self) -> None:
         """Before anything waits on them: end this machine's runs whose process died (their pool slots
         freed now), and cancel backfills an earlier command launched, died before they started a run."""
-        for dead in end_dead_runs(self.instance):
+        ended = end_dead_runs(self.instance)
+        record_outcomes(lambda: connection.transaction(self.database_url), ended)
+        for dead in ended:
             self.api.free_slots_for_run(dead.run_id)
             self.console.print(f"ended run {dead.run_id[:8]} of {dead.job_name}: {dead.reason}", soft_wrap=True)
         for backfill_id, tags in self.api.requested_backfills().items():

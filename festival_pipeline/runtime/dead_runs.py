@@ -9,20 +9,30 @@ slots (`free_slots_after_run_end_seconds`). Runs recorded on another machine, or
 are never ended from here on a guess (Dagster's own start timeout covers a run that never started).
 
 Used by `festival-pipeline backfill` before it launches anything, and by the `end_dead_runs` sensor
-(festival_pipeline/sensors.py) while a daemon runs (`festival-pipeline dev`).
+(festival_pipeline/sensors.py) while a daemon runs (`festival-pipeline dev`). Both also record the
+run's years failed with the reason (`record_outcomes`), so `festival-pipeline status` shows them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import psutil
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, RunsFilter
+from psycopg2.extensions import cursor as Cursor
 
+from festival_pipeline.database import outcomes
+from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id
+from festival_pipeline.groups import asset_prefix, job_name
+from festival_pipeline.registry import FESTIVALS
 
 UNFINISHED = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,21 @@ class DeadRun:
     job_name: str
     pid: int
     reason: str
+    years: dict[str, list[int]] = field(default_factory=dict)  # festival slug -> the run's years
+
+
+def run_years(run: DagsterRun) -> dict[str, list[int]]:
+    """The festivals (by slug) and years a run materializes, from its assets (or job) and partition tags."""
+    tags = run.tags
+    if PARTITION_TAG in tags:
+        years = [int(tags[PARTITION_TAG])]
+    elif RANGE_START_TAG in tags and RANGE_END_TAG in tags:
+        years = list(range(int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG]) + 1))
+    else:
+        return {}
+    prefixes = {key.path[0] for key in run.asset_selection or ()}
+    return {festival.slug: years for festival in FESTIVALS
+            if asset_prefix(festival) in prefixes or job_name(festival) == run.job_name}
 
 
 def process_alive(pid: int, started: float) -> bool:
@@ -55,7 +80,7 @@ def dead_runs(instance: DagsterInstance) -> list[tuple[DagsterRun, DeadRun]]:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         reason = (f"its process died: worker {pid} on {machine_id().split('/')[0]} is gone "
                   f"(found at {when}); the run was ended so its pool slots are freed")
-        found.append((run, DeadRun(run.run_id, run.job_name, pid, reason)))
+        found.append((run, DeadRun(run.run_id, run.job_name, pid, reason, run_years(run))))
     return found
 
 
@@ -66,3 +91,20 @@ def end_dead_runs(instance: DagsterInstance) -> list[DeadRun]:
         instance.report_run_failed(run, dead.reason)
         ended.append(dead)
     return ended
+
+
+def record_outcomes(transaction: Callable[[], AbstractContextManager[Cursor]], ended: list[DeadRun]) -> None:
+    """Each ended run's years are `failed` with its reason in `festival-pipeline status`."""
+    for dead in ended:
+        record_run_failure(transaction, dead.run_id, dead.years, dead.reason)
+
+
+def record_run_failure(transaction: Callable[[], AbstractContextManager[Cursor]], run_id: str,
+                       years: dict[str, list[int]], reason: str) -> None:
+    """A run that failed as a whole (its process died, it was ended): its years are `failed` with the
+    reason — except those it had already written (their outcome is its own); the rows stay those of
+    the last good run."""
+    with transaction() as cursor:
+        for slug, festival_years in years.items():
+            outcomes.record_dead_run(cursor, organization_id=organization_id(cursor, slug), years=festival_years,
+                                     error=reason, run_id=run_id)
