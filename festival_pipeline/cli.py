@@ -124,22 +124,16 @@ def dagster(args: tuple[str, ...]) -> None:
                    "started for this command).")
 def backfill(target: str, years: str | None, accept_shrink: bool, from_archive: bool,
              webserver_url: str | None) -> None:
+    from festival_pipeline.operations import SelectionError
+    from festival_pipeline.operations import backfill as operation
     from festival_pipeline.runtime.services import DagsterStack
 
+    try:  # a usage error comes before anything starts
+        targets = operation.plan(target, years)
+    except SelectionError as exc:
+        raise click.BadParameter(str(exc)) from None
     environment = _environment()
-    # the services start while this process imports the definitions and plans
     stack = DagsterStack(environment.env, environment.dagster_home, settings.pipeline_home(), webserver_url).start()
-    try:
-        from festival_pipeline.operations import SelectionError
-        from festival_pipeline.operations import backfill as operation
-
-        try:
-            targets = operation.plan(target, years)
-        except SelectionError as exc:
-            raise click.BadParameter(str(exc)) from None
-    except BaseException:
-        stack.close()
-        raise
     report = operation.run_backfill(environment, stack, targets, _console(), accept_shrink=accept_shrink,
                                     from_archive=from_archive)
     if report.failed:

@@ -216,3 +216,20 @@ def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
     for pool in POOLS:
         info = storage.get_concurrency_info(pool)
         assert (info.slot_count, info.using_default_limit) == (1, False), info  # created, not first-used
+
+
+def test_a_new_home_on_the_same_database_keeps_an_operators_pool_limit(
+        dagster_instance, tmp_path: Path) -> None:
+    """A container started with a fresh DAGSTER_HOME must not reset a limit set in the UI."""
+    from festival_pipeline import settings
+    from festival_pipeline.runtime import instance_home
+
+    dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 3)  # as the UI's pool page does
+    fresh_home = tmp_path / "another_home"
+    environ = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
+    environment = instance_home.prepare(settings.database_settings(), fresh_home, environ)
+    assert environment.dagster_home == fresh_home / "dagster_home"
+    storage = dagster_instance.event_log_storage
+    assert storage.get_concurrency_info("imdb.com").slot_count == 3
+    assert storage.get_concurrency_info("oscars.org").slot_count == 1
+    assert (environment.dagster_home / instance_home.POOLS_MARKER).exists()

@@ -9,7 +9,9 @@ DAGSTER_HOME to a folder with its own dagster.yaml keeps it unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -86,20 +88,40 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
 
 
 def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
-    """Create the site pools' limits once, with Dagster's own command, before any run needs them.
+    """Create the site pools that do not exist yet (limit 1), with Dagster's own commands, before any
+    run needs them; a limit an operator set (UI, CLI) is kept.
 
     Dagster creates a pool on its first use from `pools.default_limit`, but runs starting together on
     a fresh PostgreSQL instance race on that insert and one of them fails; created up front, there is
-    nothing to race on. A marker in DAGSTER_HOME keeps later commands from paying for it again.
+    nothing to race on. A marker in DAGSTER_HOME naming the Dagster database keeps later commands
+    from paying for the check again (a home pointed at another database checks again).
     """
     marker = dagster_home / POOLS_MARKER
-    if marker.exists():
+    database = hashlib.sha256(env[PG_URL_VARIABLE].encode()).hexdigest()[:16]
+    if marker.exists() and marker.read_text().strip() == database:
         return
-    dagster = [sys.executable, "-m", "dagster", "instance", "concurrency", "set"]
-    for pool in SITE_POOLS:
-        result = subprocess.run([*dagster, pool, "1"], env=dict(env), cwd=dagster_home, capture_output=True,
-                                text=True, timeout=120)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ConfigurationError(f"cannot create the Dagster pool {pool}: {tail[0]}")
-    marker.write_text(", ".join(SITE_POOLS) + "\n")
+    existing = _existing_pools(env, dagster_home)
+    creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, "1"], env=dict(env), cwd=dagster_home,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for pool in SITE_POOLS if pool not in existing}
+    for pool, process in creating.items():
+        output, _ = process.communicate(timeout=120)
+        if process.returncode != 0:
+            raise ConfigurationError(f"cannot create the Dagster pool {pool}: {_last_line(output)}")
+    write_atomically(marker, database + "\n")
+
+
+DAGSTER_CONCURRENCY = [sys.executable, "-m", "dagster", "instance", "concurrency"]
+
+
+def _existing_pools(env: Mapping[str, str], dagster_home: Path) -> set[str]:
+    """The pools with a limit on the instance (`dagster instance concurrency get --all`)."""
+    result = subprocess.run([*DAGSTER_CONCURRENCY, "get", "--all"], env=dict(env), cwd=dagster_home,
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise ConfigurationError(f"cannot list the Dagster pools: {_last_line(result.stderr or result.stdout)}")
+    return set(re.findall(r'^"(.+)": \d+ / \d+ slots occupied', result.stdout, flags=re.MULTILINE))
+
+
+def _last_line(output: str) -> str:
+    return (output.strip().splitlines() or ["no output"])[-1]
