@@ -86,6 +86,7 @@ _WEBSITE_FIELDS: dict[str, tuple[str, type]] = {
     "IMDB_FETCHER": ("imdb_fetcher", str),
     "FESTIVAL_RENDER_SITES": ("render_sites", str),
     "FESTIVAL_BROWSER_EXECUTABLE": ("browser_executable", str),
+    "FESTIVAL_BROWSER_PAGE_TIMEOUT": ("browser_page_timeout_seconds", float),
     "FESTIVAL_ZYTE_API_URL": ("zyte_api_url", str),
     "FESTIVAL_CRAWLBASE_API_URL": ("crawlbase_api_url", str),
 }

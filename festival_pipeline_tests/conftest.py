@@ -184,25 +184,26 @@ def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: py
     instance.dispose()
 
 
-def pipeline_resources(sites_url: str) -> dict:
+def pipeline_resources(sites_url: str, **sites_settings) -> dict:
     """The code location's resources (from the environment), with both sites at `sites_url`."""
     from festival_pipeline import settings
     from festival_pipeline.resources import SourceWebsites
 
-    return {**settings.resources(),
-            "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0)}
+    return {**settings.resources(), "sites": SourceWebsites(
+        oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0, **sites_settings)}
 
 
 def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True,
-               run_config: dict | None = None, tags: dict | None = None):
+               run_config: dict | None = None, tags: dict | None = None, sites_settings: dict | None = None):
     """Materialize the registry, then the Oscar assets for `first` (or the range `first`..`last`)
-    against `sites_url` standing in for both oscars.org and IMDb, as one run."""
+    against `sites_url` standing in for both oscars.org and IMDb, as one run (`sites_settings`: more
+    SourceWebsites fields)."""
     from dagster import materialize
 
     from festival_pipeline.assets.organizations import festival_organizations
     from festival_pipeline.assets.oscars import oscars_assets
 
-    resources = pipeline_resources(sites_url)
+    resources = pipeline_resources(sites_url, **(sites_settings or {}))
     materialize([festival_organizations], instance=instance, resources=resources)
     if last is None:
         return materialize(oscars_assets, partition_key=first, instance=instance, resources=resources,

@@ -125,13 +125,20 @@ def test_blocked_page_fails_and_writes_nothing(
     dagster_instance, festival_database_url: str, status: int
 ) -> None:
     blocked = recorded_sites(status_override=status)
+    # 202 is a bot challenge: the auto fetcher tries the browser, which waits for it to pass (not 60 s here)
     try:
-        result = run_oscars(dagster_instance, blocked.url, "2024", raise_on_error=False)
+        result = run_oscars(dagster_instance, blocked.url, "2024", raise_on_error=False,
+                            sites_settings={"browser_page_timeout_seconds": 5})
     finally:
         blocked.close()
     assert not result.success
     assert nomination_rows(festival_database_url, 2024) == []
     assert ceremony_row(festival_database_url, 2024) == {}
+    with connection.transaction(festival_database_url) as cursor:
+        cursor.execute("SELECT status, error FROM import_outcomes WHERE year = 2024")
+        status_recorded, error = cursor.fetchone()
+    assert status_recorded == "failed" and f"{blocked.url}/oscars/ceremonies/2024" in error, error
+    assert ("-> 403: blocked" if status == 403 else "bot challenge") in error, error
 
 
 @pytest.mark.integration

@@ -56,6 +56,8 @@ class SourceWebsites(ConfigurableResource):
     imdb_fetcher: str | None = None
     render_sites: str = Field(default="", description="Sites (`oscars`, `imdb`) a service renders in a browser.")
     browser_executable: str | None = None
+    browser_page_timeout_seconds: float = Field(
+        default=60.0, description="One page in the browser, its bot challenge included; then the year fails.")
     zyte_api_key: str | None = None
     zyte_api_url: str = DEFAULT_ZYTE_API_URL
     crawlbase_token: str | None = None
@@ -73,7 +75,8 @@ class SourceWebsites(ConfigurableResource):
                     max_body_bytes=self.max_body_bytes, max_retries=self.max_retries,
                     backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
                     retry_after_max=self.retry_after_max, host_requests_per_second=_host_rates(self.host_rates)),
-                browser=BrowserSettings(executable=self.browser_executable),
+                browser=BrowserSettings(executable=self.browser_executable,
+                                        page_timeout_seconds=self.browser_page_timeout_seconds),
                 zyte=ZyteSettings(api_key=self.zyte_api_key, api_url=self.zyte_api_url),
                 crawlbase=CrawlbaseSettings(token=self.crawlbase_token, js_token=self.crawlbase_js_token,
                                             api_url=self.crawlbase_api_url),
