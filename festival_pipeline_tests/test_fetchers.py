@@ -54,7 +54,19 @@ class Simulator:
     log: Path
 
     def requests(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
+        """The simulator's request log once it has settled.
+
+        The simulator logs a request after it has sent the answer, so the last answer can reach us
+        a moment before its log line is written: read until the log stops growing.
+        """
+        lines: list[str] = []
+        deadline = time.monotonic() + 5
+        while True:
+            current = self.log.read_text().splitlines() if self.log.exists() else []
+            if current == lines and lines or time.monotonic() > deadline:
+                return [json.loads(line) for line in current]
+            lines = current
+            time.sleep(0.2)
 
     def page_hits(self) -> Counter[str]:
         """200 answers per page path: how often the site served each page."""
