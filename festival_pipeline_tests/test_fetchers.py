@@ -63,7 +63,7 @@ class Simulator:
         deadline = time.monotonic() + 5
         while True:
             current = self.log.read_text().splitlines() if self.log.exists() else []
-            if current == lines and lines or time.monotonic() > deadline:
+            if (current == lines and lines) or time.monotonic() > deadline:
                 return [json.loads(line) for line in current]
             lines = current
             time.sleep(0.2)
