@@ -38,5 +38,8 @@ def failed_runs_in_status(context: RunFailureSensorContext, festival_db: Festiva
         return  # a failed step records its own years (with the page or check that failed)
     years = run_years(context.dagster_run)
     if years:
-        record_run_failure(festival_db.transaction, context.dagster_run.run_id, years,
-                           context.failure_event.message or "the run failed")
+        run_id = context.dagster_run.run_id
+        record = context.instance.get_run_record_by_id(run_id)
+        if record is not None:
+            record_run_failure(festival_db.transaction, run_id, years,
+                               context.failure_event.message or "the run failed", record.create_timestamp)

@@ -8,6 +8,7 @@ so these statuses are recorded only after a successful write (or an accepted shr
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from psycopg2.extensions import cursor as Cursor
@@ -64,13 +65,16 @@ def record_year_failure(cursor: Cursor, *, organization_id: int, year: int, erro
                        run_id=run_id)
 
 
-def record_dead_run(cursor: Cursor, *, organization_id: int, years: list[int], error: str, run_id: str) -> None:
+def record_dead_run(cursor: Cursor, *, organization_id: int, years: list[int], error: str, run_id: str,
+                    since: datetime) -> None:
     """A run that died: its years are failed with `error`, but not those it had already written or
-    recorded itself (their outcome carries its run id); counts of the rows still in the tables stay."""
+    recorded itself (their outcome carries its run id), nor those another run recorded after the
+    dead run was created (`since`): a rerun that landed before the death was noticed keeps its
+    outcome. Counts of the rows still in the tables stay."""
     cursor.execute(
         """SELECT DISTINCT year FROM import_outcomes
-           WHERE organization_id = %s AND year = ANY(%s) AND run_id = %s""",
-        (organization_id, years, run_id),
+           WHERE organization_id = %s AND year = ANY(%s) AND (run_id = %s OR updated_at >= %s)""",
+        (organization_id, years, run_id, since),
     )
     done = {row[0] for row in cursor.fetchall()}
     for year in years:

@@ -41,6 +41,7 @@ class DeadRun:
     job_name: str
     pid: int
     reason: str
+    created_at: datetime  # when the run was created: outcomes other runs recorded since then stay
     years: dict[str, list[int]] = field(default_factory=dict)  # festival slug -> the run's years
 
 
@@ -70,7 +71,8 @@ def process_alive(pid: int, started: float) -> bool:
 def dead_runs(instance: DagsterInstance) -> list[tuple[DagsterRun, DeadRun]]:
     """Unfinished runs recorded on this machine whose worker process is gone."""
     found = []
-    for run in instance.get_runs(filters=RunsFilter(statuses=UNFINISHED)):
+    for record in instance.get_run_records(filters=RunsFilter(statuses=UNFINISHED)):
+        run = record.dagster_run
         tags = run.tags
         if tags.get(HOST_TAG) != machine_id() or PID_TAG not in tags:
             continue  # another machine, or not recorded yet: not ours to judge
@@ -80,7 +82,7 @@ def dead_runs(instance: DagsterInstance) -> list[tuple[DagsterRun, DeadRun]]:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         reason = (f"its process died: worker {pid} on {machine_id().split('/')[0]} is gone "
                   f"(found at {when}); the run was ended so its pool slots are freed")
-        found.append((run, DeadRun(run.run_id, run.job_name, pid, reason, run_years(run))))
+        found.append((run, DeadRun(run.run_id, run.job_name, pid, reason, record.create_timestamp, run_years(run))))
     return found
 
 
@@ -96,15 +98,16 @@ def end_dead_runs(instance: DagsterInstance) -> list[DeadRun]:
 def record_outcomes(transaction: Callable[[], AbstractContextManager[Cursor]], ended: list[DeadRun]) -> None:
     """Each ended run's years are `failed` with its reason in `festival-pipeline status`."""
     for dead in ended:
-        record_run_failure(transaction, dead.run_id, dead.years, dead.reason)
+        record_run_failure(transaction, dead.run_id, dead.years, dead.reason, dead.created_at)
 
 
 def record_run_failure(transaction: Callable[[], AbstractContextManager[Cursor]], run_id: str,
-                       years: dict[str, list[int]], reason: str) -> None:
+                       years: dict[str, list[int]], reason: str, created_at: datetime) -> None:
     """A run that failed as a whole (its process died, it was ended): its years are `failed` with the
-    reason — except those it had already written (their outcome is its own); the rows stay those of
+    reason — except those it had already written (their outcome is its own) and those another run
+    recorded after it was created (`created_at`: a rerun that landed first); the rows stay those of
     the last good run."""
     with transaction() as cursor:
         for slug, festival_years in years.items():
             outcomes.record_dead_run(cursor, organization_id=organization_id(cursor, slug), years=festival_years,
-                                     error=reason, run_id=run_id)
+                                     error=reason, run_id=run_id, since=created_at)
