@@ -39,6 +39,7 @@ setup(
         "test": [
             "pytest==9.2.0",
             "pytest-timeout==2.4.0",
+            "pytest-xdist==3.8.0",  # the fast loop on every core (README: `-n 2`)
             "ruff==0.17.6",
             # validators of the deployment files (festival_pipeline_tests/test_deploy_files.py)
             "check-jsonschema==0.39.0",  # the Compose Specification schema ships inside it

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -54,21 +55,49 @@ def pg_home(service_tmp: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server(service_tmp: Path) -> Iterator[RunningServer]:
-    """One embedded PostgreSQL for the whole session, as users get it by default."""
+    """One embedded PostgreSQL for the whole session, as users get it by default.
+
+    Its data is thrown away with the session, so it does not flush to disk (`fsync = off`): the
+    hundreds of databases the tests create made every CREATE DATABASE and the final checkpoint
+    wait on the disk (4-10 s at shutdown alone). Nothing the tests assert depends on durability
+    across a server crash; the crash tests kill the pipeline's processes, not the server."""
     manager = EmbeddedPostgres(service_tmp / "pg_home", free_port())
     server = manager.ensure_running()
+    with _admin(server) as cursor:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            cursor.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+        cursor.execute("SELECT pg_reload_conf()")
     yield server
     manager.stop()
 
 
-def create_database(server: RunningServer, prefix: str = "test") -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def _admin(server: RunningServer) -> Iterator[psycopg2.extensions.cursor]:
     admin = psycopg2.connect(server.url("postgres"))
     admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    admin.close()
+    try:
+        with admin.cursor() as cursor:
+            yield cursor
+    finally:
+        admin.close()
+
+
+def create_database(server: RunningServer, prefix: str = "test", template: str | None = None) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with _admin(server) as cursor:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        cursor.execute(statement)
     return server.url(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server: RunningServer) -> str:
+    """A database migrated once, copied for every test that wants a fresh migrated database."""
+    url = create_database(pg_server, "template_festival")
+    migrate.upgrade(url)
+    return url.rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 @pytest.fixture
@@ -77,10 +106,9 @@ def empty_database_url(pg_server: RunningServer) -> str:
 
 
 @pytest.fixture
-def festival_database_url(pg_server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> str:
+def festival_database_url(pg_server: RunningServer, migrated_template: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh, migrated festival database, also exported as FESTIVAL_DATABASE_URL."""
-    url = create_database(pg_server)
-    migrate.upgrade(url)
+    url = create_database(pg_server, template=migrated_template)
     monkeypatch.setenv("FESTIVAL_DATABASE_URL", url)
     return url
 
@@ -182,6 +210,18 @@ def dagster_instance(festival_database_url: str, tmp_path: Path, monkeypatch: py
     instance = DagsterInstance.from_config(str(environment.dagster_home))
     yield instance
     instance.dispose()
+
+
+@pytest.fixture
+def ephemeral_instance(festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Dagster's in-memory instance, for runs whose Dagster records need not outlive the test (the
+    festival tables still go to the real PostgreSQL of `festival_database_url`)."""
+    from dagster import DagsterInstance
+
+    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FESTIVAL_HTTP_REQUESTS_PER_SECOND", "0")
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
 
 
 def pipeline_resources(sites_url: str, **sites_settings) -> dict:

@@ -47,15 +47,15 @@ def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
     assert "Validation successful" in result.stdout + result.stderr
 
 
-def test_materializing_organizations_writes_every_festival(dagster_instance, festival_database_url: str) -> None:
+def test_materializing_organizations_writes_every_festival(ephemeral_instance, festival_database_url: str) -> None:
     resources = settings.resources()  # the code location's, from the environment the fixture set
     for _ in range(2):  # twice: the upsert is idempotent
-        result = materialize([festival_organizations], instance=dagster_instance, resources=resources)
+        result = materialize([festival_organizations], instance=ephemeral_instance, resources=resources)
         assert result.success
     with connection.transaction(festival_database_url) as cursor:
         cursor.execute("SELECT slug, imdb_event_id FROM festival_organizations")
         rows = dict(cursor.fetchall())
     assert rows == {f.slug: f.imdb_event_id for f in FESTIVALS}
-    (materialization,) = dagster_instance.fetch_materializations(AssetKey("festival_organizations"), limit=1).records
+    (materialization,) = ephemeral_instance.fetch_materializations(AssetKey("festival_organizations"), limit=1).records
     metadata = materialization.asset_materialization.metadata
     assert metadata["dagster/row_count"].value == len(FESTIVALS)

@@ -41,15 +41,15 @@ def ceremony_row(url: str, year: int) -> dict:
     return dict(zip(keys, row, strict=True)) if row else {}
 
 
-@pytest.fixture(params=["recorded", "simulator"])
+@pytest.fixture(params=["recorded", pytest.param("simulator", marks=pytest.mark.integration)])
 def sites_url(request: pytest.FixtureRequest, recorded_sites_url: str) -> str:
     if request.param == "recorded":
         return recorded_sites_url
     return request.getfixturevalue("simulator_url")
 
 
-def test_partition_2024_writes_the_ceremony(dagster_instance, festival_database_url: str, sites_url: str) -> None:
-    result = run_oscars(dagster_instance, sites_url, "2024")
+def test_partition_2024_writes_the_ceremony(ephemeral_instance, festival_database_url: str, sites_url: str) -> None:
+    result = run_oscars(ephemeral_instance, sites_url, "2024")
     assert result.success
     ceremony = ceremony_row(festival_database_url, 2024)
     assert ceremony["ceremony_number"] == 96
@@ -68,18 +68,18 @@ def test_partition_2024_writes_the_ceremony(dagster_instance, festival_database_
     assert evaluations and all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
 
 
-def test_rerun_changes_nothing(dagster_instance, festival_database_url: str, recorded_sites_url: str) -> None:
-    assert run_oscars(dagster_instance, recorded_sites_url, "2024").success
+def test_rerun_changes_nothing(ephemeral_instance, festival_database_url: str, recorded_sites_url: str) -> None:
+    assert run_oscars(ephemeral_instance, recorded_sites_url, "2024").success
     first = nomination_rows(festival_database_url, 2024)
     assert len(first) > 100  # the first run wrote the year
-    assert run_oscars(dagster_instance, recorded_sites_url, "2024").success
+    assert run_oscars(ephemeral_instance, recorded_sites_url, "2024").success
     assert nomination_rows(festival_database_url, 2024) == first  # same ids, keys, values, updated_at
 
 
 def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
-    dagster_instance, festival_database_url: str, recorded_sites_url: str
+    ephemeral_instance, festival_database_url: str, recorded_sites_url: str
 ) -> None:
-    result = run_oscars(dagster_instance, recorded_sites_url, "1930", "1931")
+    result = run_oscars(ephemeral_instance, recorded_sites_url, "1930", "1931")
     assert result.success
     second, third = ceremony_row(festival_database_url, 1930), ceremony_row(festival_database_url, 1931)
     assert (second["ceremony_number"], third["ceremony_number"]) == (2, 3)
@@ -90,7 +90,7 @@ def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
     asset_keys = {event.asset_key for event in result.get_asset_materialization_events()}
     assert len(asset_keys) == 6  # two pages, the enhanced ceremony, three tables
     for asset_key in asset_keys:
-        assert dagster_instance.get_materialized_partitions(asset_key) == {"1930", "1931"}, asset_key
+        assert ephemeral_instance.get_materialized_partitions(asset_key) == {"1930", "1931"}, asset_key
     # each year's materialization carries that year's row count, not the range's total
     by_year = {event.partition: event.materialization.metadata["dagster/row_count"].value
                for event in result.get_asset_materialization_events()
@@ -100,15 +100,15 @@ def test_1930_and_1931_are_the_2nd_and_3rd_ceremonies_in_one_ranged_run(
 
 
 def test_changed_markup_fails_loudly_and_keeps_previous_rows(
-    dagster_instance, festival_database_url: str, recorded_sites_url: str
+    ephemeral_instance, festival_database_url: str, recorded_sites_url: str
 ) -> None:
-    run_oscars(dagster_instance, recorded_sites_url, "2024")
+    run_oscars(ephemeral_instance, recorded_sites_url, "2024")
     before = nomination_rows(festival_database_url, 2024)
     redesigned = recorded_sites(
         transform=lambda path, body: body.replace(b"paragraph--type--award-category", b"award-category-card")
     )
     try:
-        result = run_oscars(dagster_instance, redesigned.url, "2024", raise_on_error=False)
+        result = run_oscars(ephemeral_instance, redesigned.url, "2024", raise_on_error=False)
     finally:
         redesigned.close()
     assert not result.success
@@ -122,13 +122,14 @@ def test_changed_markup_fails_loudly_and_keeps_previous_rows(
 
 @pytest.mark.parametrize("status", [403, 202])
 def test_blocked_page_fails_and_writes_nothing(
-    dagster_instance, festival_database_url: str, status: int
+    ephemeral_instance, festival_database_url: str, status: int
 ) -> None:
     blocked = recorded_sites(status_override=status)
-    # 202 is a bot challenge: the auto fetcher tries the browser, which waits for it to pass (not 60 s here)
+    # 202 is a bot challenge: the auto fetcher tries the browser, which waits for it to pass (not 60 s
+    # here: the recorded page never lets it through)
     try:
-        result = run_oscars(dagster_instance, blocked.url, "2024", raise_on_error=False,
-                            sites_settings={"browser_page_timeout_seconds": 5})
+        result = run_oscars(ephemeral_instance, blocked.url, "2024", raise_on_error=False,
+                            sites_settings={"browser_page_timeout_seconds": 2})
     finally:
         blocked.close()
     assert not result.success

@@ -149,6 +149,7 @@ def _ui_answers(url: str) -> bool:
         return False
 
 
+@pytest.mark.integration  # starts Dagster's services
 def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Path, tmp_path: Path) -> None:
     pg_port, ui_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items()

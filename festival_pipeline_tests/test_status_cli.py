@@ -44,7 +44,7 @@ def pre_ceremony(path: str, body: bytes) -> bytes:
     return (FIXTURE_PAGES / name).read_bytes() if name else body
 
 
-def test_oscar_statuses_and_a_stale_year(dagster_instance: DagsterInstance, festival_database_url: str) -> None:
+def test_oscar_statuses_and_a_stale_year(ephemeral_instance: DagsterInstance, festival_database_url: str) -> None:
     corrected = {"on": False}
 
     def correct_2024(path: str, body: bytes) -> bytes:
@@ -52,14 +52,14 @@ def test_oscar_statuses_and_a_stale_year(dagster_instance: DagsterInstance, fest
 
     sites, before_ceremony = recorded_sites(transform=correct_2024), recorded_sites(transform=pre_ceremony)
     try:
-        assert run_oscars(dagster_instance, sites.url, "2024").success
-        assert not run_oscars(dagster_instance, sites.url, "2023", raise_on_error=False).success  # 404
-        assert run_oscars(dagster_instance, before_ceremony.url, "2026").success
+        assert run_oscars(ephemeral_instance, sites.url, "2024").success
+        assert not run_oscars(ephemeral_instance, sites.url, "2023", raise_on_error=False).success  # 404
+        assert run_oscars(ephemeral_instance, before_ceremony.url, "2026").success
         rows = status_json("--festival", "oscars", "--years", "2023-2026")
 
         # oscars.org corrects its 2024 page: fetched and archived, not yet written
         corrected["on"] = True
-        assert materialize([oscars_org_ceremony_page], partition_key="2024", instance=dagster_instance,
+        assert materialize([oscars_org_ceremony_page], partition_key="2024", instance=ephemeral_instance,
                            resources=pipeline_resources(sites.url)).success
         after = status_json("--festival", "oscars", "--years", "2024")
     finally:
