@@ -8,15 +8,9 @@ from typing import Any
 
 from festival_pipeline.sources import transport
 from festival_pipeline.sources.classify import classify_response
-from festival_pipeline.sources.errors import (
-    CHALLENGE_REMEDIES,
-    BotChallenge,
-    FetchError,
-    FetchFailed,
-    ResponseTooLarge,
-    RetryAfterTooLong,
-)
+from festival_pipeline.sources.errors import CHALLENGE_REMEDIES, BotChallenge, FetchError
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
+from festival_pipeline.sources.page_request import request_page
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.settings import HttpSettings
 
@@ -72,19 +66,13 @@ class DirectFetcher:
         self.close()
 
     def _get(self, url: str) -> FetchedPage | FetchError:
-        try:
-            exchange = self._transport.request("GET", url)
-        except transport.TransportFailure as exc:
-            return FetchFailed(url, None, f"GET {url} {exc.description}", attempts=exc.attempts)
-        except transport.BodyTooLarge as exc:
-            return ResponseTooLarge(url, None, f"GET {url}: {exc}", attempts=exc.attempts)
-        except transport.RetryAfterTooLong as exc:
-            return RetryAfterTooLong(
-                url, exc.status,
-                f"GET {url} -> {exc.status}: the site asks to wait {exc.seconds:.0f} s before trying again, longer "
-                f"than the {self.settings.retry_after_max:g} s this pipeline waits; run it again later",
-                attempts=exc.attempts, wait_seconds=exc.seconds,
-            )
+        def too_long_wait(exc: transport.RetryAfterTooLong) -> str:
+            return (f"GET {url} -> {exc.status}: the site asks to wait {exc.seconds:.0f} s before trying again, "
+                    f"longer than the {self.settings.retry_after_max:g} s this pipeline waits; run it again later")
+
+        exchange = request_page(self._transport, url, too_long_wait=too_long_wait)
+        if isinstance(exchange, FetchError):
+            return exchange
         error = classify_response(url, exchange.status, exchange.body, exchange.headers, attempts=exchange.attempts)
         if isinstance(error, BotChallenge):
             return BotChallenge(
