@@ -233,3 +233,27 @@ def test_a_new_home_on_the_same_database_keeps_an_operators_pool_limit(
     assert storage.get_concurrency_info("imdb.com").slot_count == 3
     assert storage.get_concurrency_info("oscars.org").slot_count == 1
     assert (environment.dagster_home / instance_home.POOLS_MARKER).exists()
+
+
+def test_services_starting_together_on_a_new_database_all_find_the_pools(
+        festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's three services prepare the same new Dagster database at once: none may fail
+    on the race to create the site pools, and each pool ends with limit 1."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dagster import DagsterInstance
+
+    from festival_pipeline import settings
+    from festival_pipeline.runtime import instance_home
+
+    environ = {name: value for name, value in os.environ.items() if name != "DAGSTER_HOME"}
+    homes = [tmp_path / f"service-{n}" for n in range(3)]
+    with ThreadPoolExecutor(len(homes)) as pool:
+        environments = list(pool.map(
+            lambda home: instance_home.prepare(settings.database_settings(), home, environ), homes))
+    for environment in environments:
+        assert (environment.dagster_home / instance_home.POOLS_MARKER).exists()
+    monkeypatch.setenv(instance_home.PG_URL_VARIABLE, environments[0].env[instance_home.PG_URL_VARIABLE])
+    with DagsterInstance.from_config(str(environments[0].dagster_home)) as instance:
+        storage = instance.event_log_storage
+        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [1, 1]

@@ -124,8 +124,8 @@ def ensure_database_exists(url: str) -> None:
     try:
         with admin.cursor() as cursor:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg2.errors.DuplicateDatabase:
-        pass  # another process created it first
+    except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+        pass  # another process created it first (at the same moment, the catalog's unique index says so)
     except psycopg2.Error as exc:
         raise ConfigurationError(f"cannot create database {name!r} at {redact(url)}: {exc.pgerror or exc}") from exc
     finally:

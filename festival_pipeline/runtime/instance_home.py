@@ -14,7 +14,8 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,15 +101,33 @@ def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
     database = hashlib.sha256(env[PG_URL_VARIABLE].encode()).hexdigest()[:16]
     if marker.exists() and marker.read_text().strip() == database:
         return
-    existing = _existing_pools(env, dagster_home)
-    creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, "1"], env=dict(env), cwd=dagster_home,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                for pool in SITE_POOLS if pool not in existing}
-    for pool, process in creating.items():
-        output, _ = process.communicate(timeout=120)
-        if process.returncode != 0:
-            raise ConfigurationError(f"cannot create the Dagster pool {pool}: {_last_line(output)}")
+    with _one_preparer_at_a_time(env[PG_URL_VARIABLE]):
+        existing = _existing_pools(env, dagster_home)
+        creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, "1"], env=dict(env),
+                                           cwd=dagster_home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           text=True)
+                    for pool in SITE_POOLS if pool not in existing}
+        for pool, process in creating.items():
+            output, _ = process.communicate(timeout=120)
+            if process.returncode != 0:
+                raise ConfigurationError(f"cannot create the Dagster pool {pool}: {_last_line(output)}")
     write_atomically(marker, database + "\n")
+
+
+@contextmanager
+def _one_preparer_at_a_time(dagster_url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock on the Dagster database: services started together (a
+    deployment's code server, webserver and daemon) would otherwise all find the pools missing and
+    race on creating them (and on Dagster's first creation of its tables); the later ones wait, then
+    find the pools."""
+    lock = connection.connect(dagster_url)
+    lock.autocommit = True
+    try:
+        with lock.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtext('festival_pipeline.site_pools'))")
+        yield
+    finally:
+        lock.close()  # the lock ends with the session
 
 
 DAGSTER_CONCURRENCY = [sys.executable, "-m", "dagster", "instance", "concurrency"]
