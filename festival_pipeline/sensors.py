@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from festival_pipeline.resources import FestivalDatabase
-from festival_pipeline.runtime.dead_runs import end_dead_runs, record_outcomes, record_run_failure, run_years
+from festival_pipeline.runtime.dead_runs import end_dead_runs, record_run_failure, run_years
 
 CHECK_INTERVAL_SECONDS = 30
 
@@ -21,11 +21,10 @@ CHECK_INTERVAL_SECONDS = 30
         default_status=DefaultSensorStatus.RUNNING,
         description="Ends runs of this machine whose worker process died (kill -9, OOM, a crash), so they do "
                     "not keep their pool slots; runs on other machines are left alone.")
-def end_dead_runs_sensor(context: SensorEvaluationContext, festival_db: FestivalDatabase) -> SkipReason:
-    ended = end_dead_runs(context.instance)
+def end_dead_runs_sensor(context: SensorEvaluationContext) -> SkipReason:
+    ended = end_dead_runs(context.instance)  # their years are recorded by failed_runs_in_status
     if not ended:
         return SkipReason("no dead run")
-    record_outcomes(festival_db.transaction, ended)
     return SkipReason("ended " + ", ".join(f"{dead.run_id[:8]} ({dead.job_name})" for dead in ended))
 
 

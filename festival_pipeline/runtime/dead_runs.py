@@ -9,8 +9,9 @@ slots (`free_slots_after_run_end_seconds`). Runs recorded on another machine, or
 are never ended from here on a guess (Dagster's own start timeout covers a run that never started).
 
 Used by `festival-pipeline backfill` before it launches anything, and by the `end_dead_runs` sensor
-(festival_pipeline/sensors.py) while a daemon runs (`festival-pipeline dev`). Both also record the
-run's years failed with the reason (`record_outcomes`), so `festival-pipeline status` shows them.
+(festival_pipeline/sensors.py) while a daemon runs (`festival-pipeline dev`). The run's years are
+then `failed` with the reason in `festival-pipeline status`: the command records them itself
+(`record_outcomes`); under a daemon the `failed_runs_in_status` run-failure sensor does.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster
 class DeadRun:
     run_id: str
     job_name: str
-    pid: int
     reason: str
     created_at: datetime  # when the run was created: outcomes other runs recorded since then stay
     years: dict[str, list[int]] = field(default_factory=dict)  # festival slug -> the run's years
@@ -82,7 +82,7 @@ def dead_runs(instance: DagsterInstance) -> list[tuple[DagsterRun, DeadRun]]:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         reason = (f"its process died: worker {pid} on {machine_id().split('/')[0]} is gone "
                   f"(found at {when}); the run was ended so its pool slots are freed")
-        found.append((run, DeadRun(run.run_id, run.job_name, pid, reason, record.create_timestamp, run_years(run))))
+        found.append((run, DeadRun(run.run_id, run.job_name, reason, record.create_timestamp, run_years(run))))
     return found
 
 
