@@ -79,7 +79,8 @@ def _postmaster_info(data_dir: Path) -> tuple[int, int] | None:
     return (pid, port) if running else None
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:port (binding it would succeed)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -222,7 +223,7 @@ class EmbeddedPostgres:
     # -- the server process ----------------------------------------------------------
 
     def _start(self) -> None:
-        if not _port_is_free(self.port):
+        if not port_is_free(self.port):
             raise ConfigurationError(
                 f"cannot start the embedded PostgreSQL: port {self.port} on 127.0.0.1 is in use by another "
                 "program; set FESTIVAL_EMBEDDED_PG_PORT to a free port, or FESTIVAL_DATABASE_URL to use your own server"

@@ -31,6 +31,7 @@ import fasteners
 import psutil
 import psycopg2
 
+from festival_pipeline.database.embedded import port_is_free
 from festival_pipeline.settings import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -61,23 +62,13 @@ def _port_answers(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _same_port_if_free(previous: int | None) -> int:
     """The port pgbouncer had (services started earlier keep their URL) once it is free — a pgbouncer
     that was just killed may hold it a moment longer — else a free one."""
     if previous is not None:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
-            if _port_is_free(previous):
+            if port_is_free(previous):
                 return previous
             time.sleep(0.05)
     return _free_port()
