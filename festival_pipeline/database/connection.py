@@ -87,8 +87,8 @@ class DatabaseSettings:
     pgbouncer: str | None = None  # FESTIVAL_PGBOUNCER: pgbouncer's path, `off`, or None (use one installed)
 
 
-def resolve_database_urls(database: DatabaseSettings, start_embedded: bool = True) -> DatabaseUrls:
-    """The database URLs to use; starts the embedded server when it is the one in use."""
+def resolve_database_urls(database: DatabaseSettings) -> DatabaseUrls:
+    """The database URLs to use; starts the embedded server (and its pgbouncer) when it is the one in use."""
     if database.festival_url:
         festival = to_libpq_url(database.festival_url)
         dagster = database.dagster_url or _with_database(festival, f"{_database_name(festival)}_dagster")
@@ -97,21 +97,19 @@ def resolve_database_urls(database: DatabaseSettings, start_embedded: bool = Tru
     from festival_pipeline.database.embedded import EmbeddedPostgres
 
     server_manager = EmbeddedPostgres(database.home, database.embedded_port)
-    server = server_manager.ensure_running() if start_embedded else server_manager.running()
-    if server is None:
-        raise ConfigurationError("the embedded PostgreSQL is not running")
+    server = server_manager.ensure_running()
     dagster = server.url(settings.DAGSTER_DATABASE_NAME)
     return DatabaseUrls(
         festival=server.url(settings.FESTIVAL_DATABASE_NAME),
         dagster=dagster,
         embedded=True,
-        dagster_pooled=_pooled(database, server, dagster, start=start_embedded),
+        dagster_pooled=_pooled(database, server, dagster),
     )
 
 
-def _pooled(database: DatabaseSettings, server: RunningServer, dagster_url: str, start: bool) -> str | None:
-    """The Dagster database's URL through the embedded server's pgbouncer (started unless `start` is
-    false), or None: no pgbouncer, switched off, or it could not start."""
+def _pooled(database: DatabaseSettings, server: RunningServer, dagster_url: str) -> str | None:
+    """The Dagster database's URL through the embedded server's pgbouncer (started if it is not
+    running), or None: no pgbouncer, switched off, or it could not start."""
     from festival_pipeline.database.pooler import DagsterPooler, find_pgbouncer
     from festival_pipeline.database.service_account import server_account
 
@@ -119,10 +117,7 @@ def _pooled(database: DatabaseSettings, server: RunningServer, dagster_url: str,
     if binary is None:
         return None
     pooler = DagsterPooler(database.home, server_account())
-    if start:
-        port = pooler.ensure_running(binary, server.url("postgres"), server.port, settings.DAGSTER_DATABASE_NAME)
-    else:
-        port = pooler.running_port()
+    port = pooler.ensure_running(binary, server.url("postgres"), server.port, settings.DAGSTER_DATABASE_NAME)
     if port is None:
         return None
     parts = urlsplit(dagster_url)
