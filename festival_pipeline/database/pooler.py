@@ -3,7 +3,7 @@
 dagster-postgres opens a new PostgreSQL connection for every event it stores (SQLAlchemy's NullPool;
 no public setting changes it), and a backfill of the Oscars stores about 1,900 events. A connection
 to PostgreSQL starts a server process (≈3.5 ms here); one to pgbouncer reuses one (≈0.9 ms). Measured
-on the full unpolite Oscar backfill: 60 s → 44 s (benchmarks/README.md).
+on the full unpolite Oscar backfill: 52-60 s → 40 s (benchmarks/README.md).
 
 Session mode, so every Dagster connection keeps its own server session (LISTEN/NOTIFY, advisory locks
 and transactions mean what they meant). pgbouncer listens on 127.0.0.1 only, runs as the embedded
