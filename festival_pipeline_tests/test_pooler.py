@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import stat
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +48,19 @@ def _pgbouncer_process(home: Path) -> psutil.Process:
     return psutil.Process(int((home / "pgbouncer" / "pgbouncer.pid").read_text().split()[0]))
 
 
+def _wait_until_dead(process: psutil.Process, timeout: float = 10.0) -> None:
+    """Until the process is gone or a zombie (this container's init does not reap orphans)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {process.pid} still runs {timeout:.0f} s after SIGKILL")
+
+
 @needs_pgbouncer
 def test_dagster_storage_goes_through_pgbouncer_and_needs_the_password(embedded_home: Path) -> None:
     environment = instance_home.prepare(settings.database_settings(), embedded_home)
@@ -85,7 +99,9 @@ def test_dagster_storage_goes_through_pgbouncer_and_needs_the_password(embedded_
 @needs_pgbouncer
 def test_a_pgbouncer_that_died_is_started_again_on_its_port(embedded_home: Path) -> None:
     first = connection.resolve_database_urls(settings.database_settings())
-    _pgbouncer_process(embedded_home).send_signal(signal.SIGKILL)
+    process = _pgbouncer_process(embedded_home)
+    process.send_signal(signal.SIGKILL)
+    _wait_until_dead(process)  # died, not dying: a kill takes effect a moment later
     again = connection.resolve_database_urls(settings.database_settings())
     assert again.dagster_pooled == first.dagster_pooled  # services started earlier keep their URL
     connection.ensure_database_exists(again.dagster)
