@@ -181,3 +181,22 @@ def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Pat
         _kill([psutil.Process(dev.pid), *_descendants(dev.pid)] if dev.poll() is None else [])
         _kill(tree + _dagster_processes_of(pg_home))
         EmbeddedPostgres(pg_home, pg_port).stop()
+
+
+def test_a_service_that_ignores_sigterm_is_killed_with_its_children_after_its_timeout(tmp_path: Path) -> None:
+    """DagsterStack.close gives the code server a few seconds: one that does not stop (a call in
+    flight) is killed then, with what it started, instead of being waited on."""
+    from festival_pipeline.runtime.services import Service
+
+    stubborn = ("import signal, subprocess, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "subprocess.Popen(['sleep', '300']); print('ready', flush=True); time.sleep(300)")
+    service = Service("stubborn", [sys.executable, "-c", stubborn], tmp_path / "stubborn.log")
+    service.start(os.environ, cwd=tmp_path)
+    deadline = time.monotonic() + 30
+    while "ready" not in service.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = psutil.Process(service.process.pid).children(recursive=True)
+    assert len(children) == 1
+    service.stop(timeout=0.5)
+    assert service.process.returncode == -signal.SIGKILL  # SIGTERM was ignored: killed, not waited on
+    assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
