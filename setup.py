@@ -25,6 +25,11 @@ setup(
         "requests==2.34.2",
         "urllib3==2.8.0",
         "pyrate-limiter==4.5.1",
+        # pyrate-limiter's PostgreSQL buckets (one pace per site across processes) use psycopg 3 and
+        # its pool; psycopg-binary is its libpq, as psycopg2-binary is psycopg2's
+        "psycopg==3.3.9",
+        "psycopg-binary==3.3.9",
+        "psycopg-pool==3.3.3",
         "playwright==1.65.2",  # the browser and auto fetchers (drives Chromium)
         "lxml==6.1.3",
         "cssselect==1.6.0",

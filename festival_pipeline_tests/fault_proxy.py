@@ -122,6 +122,7 @@ class Served:
     path: str
     attempt: int
     fault: str
+    at: float  # time.monotonic() when the request arrived
 
 
 class FaultProxy:
@@ -176,7 +177,7 @@ class FaultProxy:
             attempt = self.attempts[path]
             self.attempts[path] += 1
             fault = self._plan(path, attempt)
-            self.served.append(Served(path, attempt, fault.label))
+            self.served.append(Served(path, attempt, fault.label, time.monotonic()))
         return fault
 
     def _upstream(self, path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -154,7 +154,7 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str
 ) -> None:
     # an operator's own limit of a site pool is kept by every later command
-    dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 2)
+    dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 3)
     result = run_cli(simulator_url, "backfill", "oscars", "--years", "2023-2024")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert outcomes(festival_database_url, "academy-awards") == {2023: ["complete"], 2024: ["complete"]}
@@ -171,10 +171,10 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     for key in AssetSelection.groups("oscars").resolve(defs.resolve_asset_graph()):
         assert dagster_instance.get_materialized_partitions(key) == {"2023", "2024"}, key
 
-    # the site pools, created before any run (not on first use, which races), one slot unless changed
+    # the site pools, created before any run (not on first use, which races), two slots unless changed
     oscars_org, imdb = (dagster_instance.event_log_storage.get_concurrency_info(pool) for pool in SITE_POOLS)
-    assert (oscars_org.slot_count, oscars_org.using_default_limit) == (1, False)
-    assert imdb.slot_count == 2
+    assert (oscars_org.slot_count, oscars_org.using_default_limit) == (2, False)
+    assert imdb.slot_count == 3
 
     # the summary: one line per year with its status, then the verdict naming the backfill
     assert "2023" in result.stdout and "2024" in result.stdout and "complete" in result.stdout

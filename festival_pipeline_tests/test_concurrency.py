@@ -215,7 +215,7 @@ def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
     assert set(POOLS) <= set(storage.get_concurrency_keys())
     for pool in POOLS:
         info = storage.get_concurrency_info(pool)
-        assert (info.slot_count, info.using_default_limit) == (1, False), info  # created, not first-used
+        assert (info.slot_count, info.using_default_limit) == (2, False), info  # created, not first-used
 
 
 def test_a_new_home_on_the_same_database_keeps_an_operators_pool_limit(
@@ -231,14 +231,14 @@ def test_a_new_home_on_the_same_database_keeps_an_operators_pool_limit(
     assert environment.dagster_home == fresh_home / "dagster_home"
     storage = dagster_instance.event_log_storage
     assert storage.get_concurrency_info("imdb.com").slot_count == 3
-    assert storage.get_concurrency_info("oscars.org").slot_count == 1
+    assert storage.get_concurrency_info("oscars.org").slot_count == 2
     assert (environment.dagster_home / instance_home.POOLS_MARKER).exists()
 
 
 def test_services_starting_together_on_a_new_database_all_find_the_pools(
         festival_database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A deployment's three services prepare the same new Dagster database at once: none may fail
-    on the race to create the site pools, and each pool ends with limit 1."""
+    on the race to create the site pools, and each pool ends with its limit (2)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from dagster import DagsterInstance
@@ -256,4 +256,4 @@ def test_services_starting_together_on_a_new_database_all_find_the_pools(
     monkeypatch.setenv(instance_home.PG_URL_VARIABLE, environments[0].env[instance_home.PG_URL_VARIABLE])
     with DagsterInstance.from_config(str(environments[0].dagster_home)) as instance:
         storage = instance.event_log_storage
-        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [1, 1]
+        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [2, 2]

@@ -197,8 +197,8 @@ class EditionList:
         self.sites, self.festival_db, self.event_id = sites, festival_db, event_id
         self.fetched_by = fetch_context(context)
         self.event_url = sites.imdb_event_url(event_id)
-        stored = page_store.fetch_once_per_backfill(sites.fetcher_for("imdb"), festival_db, self.event_url,
-                                                      self.fetched_by)
+        stored = page_store.fetch_once_per_backfill(sites.fetcher_for("imdb", festival_db), festival_db,
+                                                      self.event_url, self.fetched_by)
         self.stored = stored
         self.latest: ImdbEditionPage = parse_imdb_edition_page(stored.page.text, stored.page.url)
         self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
@@ -209,7 +209,8 @@ class EditionList:
         url = self.sites.imdb_edition_url(self.event_id, year, instance)
         if url == self.latest_url:
             return self.stored.page
-        stored = page_store.fetch_and_archive(self.sites.fetcher_for("imdb"), self.festival_db, url, self.fetched_by)
+        fetcher = self.sites.fetcher_for("imdb", self.festival_db)
+        stored = page_store.fetch_and_archive(fetcher, self.festival_db, url, self.fetched_by)
         self.fetched += 1
         return stored.page
 

@@ -87,7 +87,7 @@ def oscars_org_ceremony_page(
     fetched_by, prov = fetch_context(context), provenance(context)
     for year in partition_years(context):
         try:
-            stored = page_store.fetch_and_archive(sites.fetcher_for("oscars"), festival_db,
+            stored = page_store.fetch_and_archive(sites.fetcher_for("oscars", festival_db), festival_db,
                                                   sites.oscars_ceremony_url(year), fetched_by)
         except Exception as exc:
             results.fail(year, describe_failure(exc))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from festival_pipeline import settings
+from festival_pipeline.resources.database import FestivalDatabase
 from festival_pipeline.sources import (
     BrowserSettings,
     CrawlbaseSettings,
@@ -64,6 +65,9 @@ class SourceWebsites(ConfigurableResource):
     crawlbase_js_token: str | None = None
     crawlbase_api_url: str = DEFAULT_CRAWLBASE_API_URL
 
+    # the festival database that keeps every process's pace (set by `fetcher_for`)
+    _pace_database_url: str | None = PrivateAttr(default=None)
+
     def fetcher_settings(self) -> FetcherSettings:
         try:
             return FetcherSettings(
@@ -74,7 +78,8 @@ class SourceWebsites(ConfigurableResource):
                     timeout_seconds=self.timeout_seconds, deadline_seconds=self.deadline_seconds,
                     max_body_bytes=self.max_body_bytes, max_retries=self.max_retries,
                     backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
-                    retry_after_max=self.retry_after_max, host_requests_per_second=_host_rates(self.host_rates)),
+                    retry_after_max=self.retry_after_max, host_requests_per_second=_host_rates(self.host_rates),
+                    pace_database_url=self._pace_database_url),
                 browser=BrowserSettings(executable=self.browser_executable,
                                         page_timeout_seconds=self.browser_page_timeout_seconds),
                 zyte=ZyteSettings(api_key=self.zyte_api_key, api_url=self.zyte_api_url),
@@ -89,8 +94,10 @@ class SourceWebsites(ConfigurableResource):
         asset of a step."""
         return process_fetchers(self.fetcher_settings())
 
-    def fetcher_for(self, site: str) -> Fetcher:
-        """The fetcher of `site` ("oscars" or "imdb")."""
+    def fetcher_for(self, site: str, festival_db: FestivalDatabase) -> Fetcher:
+        """The fetcher of `site` ("oscars" or "imdb"). Its pace per host is kept in `festival_db`,
+        together with every other step's, run's and machine's fetching from that database."""
+        self._pace_database_url = festival_db.start()
         return self.fetchers().for_site(site)
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:

@@ -27,8 +27,12 @@ from festival_pipeline.settings import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
-# the per-site pools (the `pool=` of the page assets) and their limit: one fetching step per site
-SITE_POOLS = ("oscars.org", "imdb.com")
+# the per-site pools (the `pool=` of the page assets) and their limit: two fetching steps per site
+# across all runs. Their requests share the site's pace (sources/rate_limit.py, kept in the festival
+# database), so a second step never makes a site busier; it lets the next festival's run start
+# fetching while the last one finishes, instead of leaving the site idle while a run worker and a
+# step start (about 7 s per festival with a limit of 1: benchmarks/README.md).
+SITE_POOLS = {"oscars.org": 2, "imdb.com": 2}
 POOLS_MARKER = ".site_pools_created"
 POSTGRES_STORAGE = {"storage": {"postgres": {"postgres_url": {"env": PG_URL_VARIABLE}}}}
 
@@ -89,8 +93,8 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
 
 
 def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
-    """Create the site pools that do not exist yet (limit 1), with Dagster's own commands, before any
-    run needs them; a limit an operator set (UI, CLI) is kept.
+    """Create the site pools that do not exist yet (`SITE_POOLS`' limits), with Dagster's own commands,
+    before any run needs them; a limit an operator set (UI, CLI) is kept.
 
     Dagster creates a pool on its first use from `pools.default_limit`, but runs starting together on
     a fresh PostgreSQL instance race on that insert and one of them fails; created up front, there is
@@ -103,10 +107,10 @@ def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
         return
     with _one_preparer_at_a_time(env[PG_URL_VARIABLE]):
         existing = _existing_pools(env, dagster_home)
-        creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, "1"], env=dict(env),
+        creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, str(limit)], env=dict(env),
                                            cwd=dagster_home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            text=True)
-                    for pool in SITE_POOLS if pool not in existing}
+                    for pool, limit in SITE_POOLS.items() if pool not in existing}
         for pool, process in creating.items():
             output, _ = process.communicate(timeout=120)
             if process.returncode != 0:

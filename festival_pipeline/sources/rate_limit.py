@@ -1,19 +1,28 @@
-"""The per-host rate limit, one per process, shared by every fetcher.
+"""The per-host rate limit, shared by every fetcher — of this process, or of every process.
 
-pyrate-limiter does the bookkeeping: one blocking in-memory bucket per host, an even spacing of
+pyrate-limiter does the bookkeeping: one blocking bucket per host, an even spacing of
 ``1 / requests_per_second`` (never a burst). Every fetcher takes a slot for the *page's* host
 before each request it makes for that page (first attempt, every retry, a browser's challenge
 round trip, a rendering service's call), so the sites see the same pace whatever the fetcher.
+
+With ``HttpSettings.pace_database_url`` the buckets are pyrate-limiter's PostgreSQL buckets (one
+table per host in the ``request_pace`` schema, the database's clock): every step of every run that
+fetches a site — on any machine using that database — shares one pace per host. That is what lets
+two runs fetch one site at once (the site pools allow two fetching steps) without ever exceeding it.
+Without it the buckets live in memory, for this process only (tests, one-off fetches).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable
 
-from pyrate_limiter import BucketFactory, InMemoryBucket, Limiter, Rate, RateItem
+from psycopg_pool import ConnectionPool
+from pyrate_limiter import BucketFactory, InMemoryBucket, Limiter, PostgresBucket, Rate, RateItem
 from pyrate_limiter.abstracts import AbstractBucket
 
 from festival_pipeline.sources.settings import HttpSettings
@@ -24,19 +33,37 @@ def _rate(requests_per_second: float) -> Rate:
     return Rate(1, max(1, round(1000 / requests_per_second)))
 
 
-class _HostBucketFactory(BucketFactory):
-    """One in-memory bucket per host, created on first use with that host's rate."""
+# the schema (created by the festival database's migrations) holding one bucket table per host
+PACE_SCHEMA = "request_pace"
 
-    def __init__(self, rate_for: Callable[[str], float]) -> None:
+
+def pace_table(host: str) -> str:
+    """The bucket table of `host` (pyrate-limiter prefixes it with `ratelimit___`)."""
+    return re.sub(r"[^a-z0-9]+", "_", host.lower())
+
+
+class _HostBucketFactory(BucketFactory):
+    """One bucket per host, created on first use with that host's rate: in PostgreSQL when a pace
+    database is given (shared by every process using it), else in memory."""
+
+    def __init__(self, rate_for: Callable[[str], float], pace_database_url: str | None = None) -> None:
         self._rate_for = rate_for
         self._buckets: dict[str, AbstractBucket] = {}
         self._lock = threading.Lock()
+        self._pool: ConnectionPool | None = None
+        if pace_database_url is not None:
+            # two connections: a fetch and the leak thread; the search path puts the tables in their schema
+            self._pool = ConnectionPool(pace_database_url, min_size=1, max_size=2, name="request-pace",
+                                        kwargs={"options": f"-c search_path={PACE_SCHEMA}"})
+            atexit.register(self._pool.close)
 
     def bucket(self, host: str) -> AbstractBucket:
         with self._lock:
             bucket = self._buckets.get(host)
             if bucket is None:
-                bucket = InMemoryBucket([_rate(self._rate_for(host))])
+                rates = [_rate(self._rate_for(host))]
+                bucket = (InMemoryBucket(rates) if self._pool is None
+                          else PostgresBucket(self._pool, pace_table(host), rates))
                 self.schedule_leak(bucket)
                 self._buckets[host] = bucket
             return bucket
@@ -52,9 +79,9 @@ class HostRateLimiter:
     """Blocking per-host limiter. Thread-safe; a wait for one host never holds up another host
     (pyrate-limiter releases its lock while sleeping)."""
 
-    def __init__(self, rate_for: Callable[[str], float]) -> None:
+    def __init__(self, rate_for: Callable[[str], float], pace_database_url: str | None = None) -> None:
         self._rate_for = rate_for
-        self._limiter = Limiter(_HostBucketFactory(rate_for), buffer_ms=5)
+        self._limiter = Limiter(_HostBucketFactory(rate_for, pace_database_url), buffer_ms=5)
 
     def acquire(self, host: str) -> float:
         """Wait for ``host``'s next slot; returns the seconds waited."""
@@ -71,13 +98,16 @@ _shared_lock = threading.Lock()
 
 
 def shared_limiter(settings: HttpSettings) -> HostRateLimiter:
-    """The process's limiter for these rates: every fetcher built from equal rates shares it."""
-    key = (settings.requests_per_second, tuple(sorted(settings.host_requests_per_second.items())))
+    """The process's limiter for these rates and pace database: every fetcher built from equal
+    settings shares it."""
+    key = (settings.requests_per_second, tuple(sorted(settings.host_requests_per_second.items())),
+           settings.pace_database_url)
     with _shared_lock:
         return _limiter_for(key)
 
 
 @functools.cache
-def _limiter_for(key: tuple[float, tuple[tuple[str, float], ...]]) -> HostRateLimiter:
-    default, overrides = key
-    return HostRateLimiter(HttpSettings(requests_per_second=default, host_requests_per_second=dict(overrides)).rate_for)
+def _limiter_for(key: tuple[float, tuple[tuple[str, float], ...], str | None]) -> HostRateLimiter:
+    default, overrides, pace_database_url = key
+    rates = HttpSettings(requests_per_second=default, host_requests_per_second=dict(overrides))
+    return HostRateLimiter(rates.rate_for, pace_database_url)

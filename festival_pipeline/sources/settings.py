@@ -46,6 +46,9 @@ class HttpSettings:
     backoff_jitter: float = 0.5
     retry_after_max: float = 120.0  # a longer Retry-After fails ("the site asks to wait N s")
     host_requests_per_second: Mapping[str, float] = field(default_factory=dict, hash=False)
+    # a PostgreSQL (libpq URL) where every process keeps the per-host pace together — steps, runs
+    # and machines; None keeps it in this process only. Out of repr: the URL may hold a password.
+    pace_database_url: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _require(bool(self.user_agent.strip()), "user_agent must not be empty")

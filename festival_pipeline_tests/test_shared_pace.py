@@ -1,0 +1,77 @@
+"""A site's pace is kept across processes through the festival database.
+
+The site pools allow two fetching steps per site (two runs of a backfill fetch IMDb at once); the
+politeness limit must still hold for the site as a whole, so the steps' fetchers share one pace per
+host through PostgreSQL. Real processes, a real PostgreSQL, real HTTP.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from itertools import pairwise
+
+from festival_pipeline.database import connection
+from festival_pipeline.sources.direct import DirectFetcher
+from festival_pipeline.sources.rate_limit import PACE_SCHEMA, pace_table
+from festival_pipeline.sources.settings import HttpSettings
+from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_server_fixture is `server`
+    ScriptedServer,
+    reply,
+    scripted_server_fixture,
+)
+
+RATE = 2.5  # requests per second: one every 400 ms
+PER_PROCESS = 6
+
+
+def _crawl(url: str, pace_database_url: str | None, start_at: float) -> None:
+    """One process (a step of another run): fetch `url` PER_PROCESS times at RATE per second."""
+    settings = HttpSettings(requests_per_second=RATE, max_retries=0, timeout_seconds=5,
+                            pace_database_url=pace_database_url)
+    with DirectFetcher(settings) as fetcher:
+        time.sleep(max(0.0, start_at - time.time()))  # both processes begin together
+        for _ in range(PER_PROCESS):
+            fetcher.fetch(url)
+
+
+def _crawl_in_two_processes(url: str, pace_database_url: str | None) -> None:
+    spawn = multiprocessing.get_context("spawn")
+    start_at = time.time() + 4  # after both interpreters have imported the fetcher
+    processes = [spawn.Process(target=_crawl, args=(url, pace_database_url, start_at)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+
+
+def _gaps(server: ScriptedServer, path: str) -> list[float]:
+    arrivals = sorted(seen.at for seen in server.hits(path))
+    assert len(arrivals) == 2 * PER_PROCESS
+    return [b - a for a, b in pairwise(arrivals)]
+
+
+def test_two_processes_sharing_the_festival_database_keep_one_pace_per_host(
+        server: ScriptedServer, festival_database_url: str) -> None:
+    url = server.script("/shared", reply(200))
+    _crawl_in_two_processes(url, festival_database_url)
+    gaps = _gaps(server, "/shared")
+    # 400 ms apart, whichever process sent them; a request may leave a little late after its slot
+    # (a busy machine), which shortens one gap and lengthens the next
+    assert min(gaps) >= 0.3, gaps
+    assert sum(gaps) / len(gaps) >= 0.39, gaps
+
+    # the bucket lives in its own schema, away from the festival tables
+    with connection.transaction(festival_database_url) as cursor:
+        cursor.execute("SELECT table_schema FROM information_schema.tables WHERE table_name = %s",
+                       (f"ratelimit___{pace_table('127.0.0.1')}",))
+        assert cursor.fetchall() == [(PACE_SCHEMA,)]
+
+
+def test_without_the_database_each_process_keeps_only_its_own_pace(server: ScriptedServer) -> None:
+    """What the shared pace prevents: two processes on their own reach the host twice as often."""
+    url = server.script("/alone", reply(200))
+    _crawl_in_two_processes(url, None)
+    gaps = _gaps(server, "/alone")
+    assert min(gaps) < 0.1, gaps
