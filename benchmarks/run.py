@@ -104,6 +104,10 @@ class Simulator:
             self.stop()
             raise RuntimeError(f"the simulator did not start: {line!r}")
         self.url = line.rsplit(" ", 1)[1]
+        # IMDb under another name of the same address: on the web oscars.org and IMDb are two hosts,
+        # each with its own pace (shared by every process through the festival database); under one
+        # name the two sites would share one pace, which the real sites never do
+        self.imdb_url = self.url.replace("//127.0.0.1:", "//localhost:")
 
     def offset(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
@@ -677,7 +681,7 @@ class Bench:
         url = home.database_url("direct_floor")
         report = self.script("direct", [sys.executable, str(ROOT / "benchmarks" / "direct_script.py"),
                                         "--database-url", url, "--oscars-base-url", self.simulator.url,
-                                        "--imdb-base-url", self.simulator.url, "--first", str(self.first),
+                                        "--imdb-base-url", self.simulator.imdb_url, "--first", str(self.first),
                                         "--last", str(self.last)], url, home.env)
         report["rows"] = oscar_rows(url)
         return report
@@ -815,7 +819,7 @@ def main(argv: list[str] | None = None) -> int:
     simulator = Simulator(tmp / "simulator.log", festivals=args.polite_all)
     waf_simulator: Simulator | None = None
     homes: list[Home] = []
-    base_env.update(OSCARS_BASE_URL=simulator.url, IMDB_BASE_URL=simulator.url)
+    base_env.update(OSCARS_BASE_URL=simulator.url, IMDB_BASE_URL=simulator.imdb_url)
     unpolite = {**base_env, "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
     bench = Bench(args, simulator, first, last)
     phases = report["phases"]
@@ -854,7 +858,7 @@ def main(argv: list[str] | None = None) -> int:
             home.stop()
         if args.waf:
             waf_simulator = Simulator(tmp / "simulator-waf.log", festivals=False, waf_ttl=args.waf_ttl)
-            waf_env = {**polite_env, "OSCARS_BASE_URL": waf_simulator.url, "IMDB_BASE_URL": waf_simulator.url,
+            waf_env = {**polite_env, "OSCARS_BASE_URL": waf_simulator.url, "IMDB_BASE_URL": waf_simulator.imdb_url,
                        "FESTIVAL_FETCHER": "auto"}
             home = make_home(tmp, "home-waf", waf_env)
             homes.append(home)

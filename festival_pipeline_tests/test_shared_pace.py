@@ -22,12 +22,12 @@ from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_s
 )
 
 RATE = 2.5  # requests per second: one every 400 ms
-PER_PROCESS = 6
+PER_PROCESS = 12
 
 
-def _crawl(url: str, pace_database_url: str | None, start_at: float) -> None:
+def _crawl(url: str, pace_database_url: str | None, start_at: float, name: str) -> None:
     """One process (a step of another run): fetch `url` PER_PROCESS times at RATE per second."""
-    settings = HttpSettings(requests_per_second=RATE, max_retries=0, timeout_seconds=5,
+    settings = HttpSettings(user_agent=name, requests_per_second=RATE, max_retries=0, timeout_seconds=5,
                             pace_database_url=pace_database_url)
     with DirectFetcher(settings) as fetcher:
         time.sleep(max(0.0, start_at - time.time()))  # both processes begin together
@@ -38,7 +38,8 @@ def _crawl(url: str, pace_database_url: str | None, start_at: float) -> None:
 def _crawl_in_two_processes(url: str, pace_database_url: str | None) -> None:
     spawn = multiprocessing.get_context("spawn")
     start_at = time.time() + 4  # after both interpreters have imported the fetcher
-    processes = [spawn.Process(target=_crawl, args=(url, pace_database_url, start_at)) for _ in range(2)]
+    processes = [spawn.Process(target=_crawl, args=(url, pace_database_url, start_at, f"crawler-{n}"))
+                 for n in range(2)]
     for process in processes:
         process.start()
     for process in processes:
@@ -61,6 +62,12 @@ def test_two_processes_sharing_the_festival_database_keep_one_pace_per_host(
     # (a busy machine), which shortens one gap and lengthens the next
     assert min(gaps) >= 0.3, gaps
     assert sum(gaps) / len(gaps) >= 0.39, gaps
+
+    # neither process waits for the other to finish: both have requests among the first half (a
+    # waiting process used to lose every race to the one that had just fetched, and waited for all
+    # of its requests; a wait of a page in a browser has a timeout)
+    first_half = {seen.user_agent for seen in sorted(server.hits("/shared"), key=lambda s: s.at)[:PER_PROCESS]}
+    assert first_half == {"crawler-0", "crawler-1"}
 
     # the bucket lives in its own schema, away from the festival tables
     with connection.transaction(festival_database_url) as cursor:
