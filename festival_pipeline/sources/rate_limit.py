@@ -21,12 +21,15 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from psycopg_pool import ConnectionPool
 from pyrate_limiter import BucketFactory, InMemoryBucket, Limiter, PostgresBucket, Rate, RateItem
 from pyrate_limiter.abstracts import AbstractBucket
 
 from festival_pipeline.sources.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
 
 
 def _rate(requests_per_second: float) -> Rate:
@@ -53,6 +56,9 @@ class _HostBucketFactory(BucketFactory):
         self._lock = threading.Lock()
         self._pool: ConnectionPool | None = None
         if pace_database_url is not None:
+            # imported here: psycopg takes 0.15 s to import, and most processes never fetch politely
+            from psycopg_pool import ConnectionPool
+
             # two connections: a fetch and the leak thread; the search path puts the tables in their schema
             self._pool = ConnectionPool(pace_database_url, min_size=1, max_size=2, name="request-pace",
                                         kwargs={"options": f"-c search_path={PACE_SCHEMA}"})
