@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import warnings
 from itertools import pairwise
 
 from festival_pipeline.database import connection
 from festival_pipeline.sources.direct import DirectFetcher
-from festival_pipeline.sources.rate_limit import PACE_SCHEMA, pace_table
+from festival_pipeline.sources.rate_limit import PACE_SCHEMA, HostRateLimiter, pace_table
 from festival_pipeline.sources.settings import HttpSettings
 from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_server_fixture is `server`
     ScriptedServer,
@@ -82,3 +83,12 @@ def test_without_the_database_each_process_keeps_only_its_own_pace(server: Scrip
     _crawl_in_two_processes(url, None)
     gaps = _gaps(server, "/alone")
     assert min(gaps) < 0.1, gaps
+
+
+def test_the_shared_pace_warns_of_nothing(festival_database_url: str) -> None:
+    """A step's log shows every warning its process raises; the pace's driver and pool raise none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        limiter = HostRateLimiter(lambda host: 20, festival_database_url)
+        limiter.acquire("quiet.example")  # creates the host's bucket table
+        assert 0.02 < limiter.acquire("quiet.example") < 0.5  # the next slot, 50 ms later

@@ -1,6 +1,6 @@
 """The per-host rate limit, shared by every fetcher — of this process, or of every process.
 
-pyrate-limiter does the bookkeeping: one blocking bucket per host, an even spacing of
+pyrate-limiter does the bookkeeping: one bucket per host, an even spacing of
 ``1 / requests_per_second`` (never a burst). Every fetcher takes a slot for the *page's* host
 before each request it makes for that page (first attempt, every retry, a browser's challenge
 round trip, a rendering service's call), so the sites see the same pace whatever the fetcher.
@@ -61,7 +61,7 @@ class _HostBucketFactory(BucketFactory):
 
             # two connections: a fetch and the leak thread; the search path puts the tables in their schema
             self._pool = ConnectionPool(pace_database_url, min_size=1, max_size=2, name="request-pace",
-                                        kwargs={"options": f"-c search_path={PACE_SCHEMA}"})
+                                        kwargs={"options": f"-c search_path={PACE_SCHEMA}"}, open=True)
             atexit.register(self._pool.close)
 
     def bucket(self, host: str) -> AbstractBucket:
