@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import pytest
@@ -173,3 +174,19 @@ def scripted_server_fixture() -> Iterator[ScriptedServer]:
     yield srv
     srv.shutdown()
     srv.server_close()
+
+
+# how late a request may reach the server after its slot on a busy machine (CI saw 0.1 s)
+LATE_ARRIVAL_SECONDS = 0.15
+
+
+def assert_paced(arrivals: list[float], interval: float) -> None:
+    """The requests left `interval` seconds apart, as the server saw them arrive.
+
+    One late request shortens one gap and lengthens the next, so each gap is only checked against a
+    burst (a quarter of the interval) and the whole span against a faster pace.
+    """
+    arrivals = sorted(arrivals)
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert gaps and min(gaps) >= interval / 4, gaps
+    assert arrivals[-1] - arrivals[0] >= len(gaps) * interval - LATE_ARRIVAL_SECONDS, gaps

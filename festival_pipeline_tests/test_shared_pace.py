@@ -18,6 +18,7 @@ from festival_pipeline.sources.rate_limit import PACE_SCHEMA, HostRateLimiter, p
 from festival_pipeline.sources.settings import HttpSettings
 from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_server_fixture is `server`
     ScriptedServer,
+    assert_paced,
     reply,
     scripted_server_fixture,
 )
@@ -48,21 +49,18 @@ def _crawl_in_two_processes(url: str, pace_database_url: str | None) -> None:
         assert process.exitcode == 0
 
 
-def _gaps(server: ScriptedServer, path: str) -> list[float]:
+def _arrivals(server: ScriptedServer, path: str) -> list[float]:
     arrivals = sorted(seen.at for seen in server.hits(path))
     assert len(arrivals) == 2 * PER_PROCESS
-    return [b - a for a, b in pairwise(arrivals)]
+    return arrivals
 
 
 def test_two_processes_sharing_the_festival_database_keep_one_pace_per_host(
         server: ScriptedServer, festival_database_url: str) -> None:
     url = server.script("/shared", reply(200))
     _crawl_in_two_processes(url, festival_database_url)
-    gaps = _gaps(server, "/shared")
-    # 400 ms apart, whichever process sent them; a request may leave a little late after its slot
-    # (a busy machine), which shortens one gap and lengthens the next
-    assert min(gaps) >= 0.3, gaps
-    assert sum(gaps) / len(gaps) >= 0.39, gaps
+    # 400 ms apart, whichever process sent them
+    assert_paced(_arrivals(server, "/shared"), 1 / RATE)
 
     # neither process waits for the other to finish: both have requests among the first half (a
     # waiting process used to lose every race to the one that had just fetched, and waited for all
@@ -81,8 +79,8 @@ def test_without_the_database_each_process_keeps_only_its_own_pace(server: Scrip
     """What the shared pace prevents: two processes on their own reach the host twice as often."""
     url = server.script("/alone", reply(200))
     _crawl_in_two_processes(url, None)
-    gaps = _gaps(server, "/alone")
-    assert min(gaps) < 0.1, gaps
+    arrivals = _arrivals(server, "/alone")
+    assert min(b - a for a, b in pairwise(arrivals)) < 0.1, arrivals
 
 
 def test_the_shared_pace_warns_of_nothing(festival_database_url: str) -> None:
