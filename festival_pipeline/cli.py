@@ -94,7 +94,10 @@ def serve_daemon(code_server: str) -> None:
 
 def _exec(command: list[str], environment: DagsterEnvironment) -> None:
     """Become the service: SIGTERM reaches it directly, and nothing of ours stays behind."""
+    from festival_pipeline.runtime.services import restore_sigint
+
     os.chdir(environment.dagster_home)
+    restore_sigint()
     os.execve(command[0], command, environment.env)
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.runtime.process_group import run_in_process_group
-from festival_pipeline_tests.conftest import free_port
+from festival_pipeline_tests.conftest import create_database, free_port
 
 CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 # a command whose children are Python's own (a shell would make background jobs ignore SIGINT)
@@ -181,6 +181,50 @@ def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Pat
         _kill([psutil.Process(dev.pid), *_descendants(dev.pid)] if dev.poll() is None else [])
         _kill(tree + _dagster_processes_of(pg_home))
         EmbeddedPostgres(pg_home, pg_port).stop()
+
+
+@pytest.mark.integration  # starts a Dagster code server
+def test_a_code_server_started_with_sigint_ignored_still_stops_on_sigterm(pg_server, tmp_path: Path) -> None:
+    """A background job of a script (`festival-pipeline serve code-server &`) starts with SIGINT
+    ignored, and Dagster's code server handles SIGTERM as it handles SIGINT: it ignored SIGTERM too,
+    and a deployment could only kill it."""
+    env = {**os.environ, "FESTIVAL_DATABASE_URL": create_database(pg_server, "sigint"),
+           "FESTIVAL_PIPELINE_HOME": str(tmp_path / "home")}
+    log = tmp_path / "code-server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([CLI, "serve", "code-server", "--port", str(free_port())], env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True,
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    tree: list[psutil.Process] = []
+    try:
+        _wait_for(lambda: "Started Dagster code proxy server" in log.read_text(), 120, f"the code server (log {log})")
+        tree = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+        assert any("api grpc" in _cmdline(process) for process in tree)  # the server it runs the code in
+
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the code server ignored SIGTERM (log {log})")
+        assert _alive(tree) == []
+    finally:
+        _kill(tree if server.poll() is not None else [psutil.Process(server.pid), *tree])
+
+
+def test_the_services_a_command_starts_do_not_inherit_an_ignored_sigint(tmp_path: Path) -> None:
+    """`festival-pipeline backfill … &` in a script runs with SIGINT ignored; the code server it starts
+    must still stop on SIGTERM (see the test above)."""
+    from festival_pipeline.runtime.services import Service
+
+    probe = "import signal; print('ignored' if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else 'default')"
+    service = Service("probe", [sys.executable, "-c", probe], tmp_path / "probe.log")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        service.start(os.environ, cwd=tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert service.process.wait(timeout=30) == 0
+    assert service.log_path.read_text().strip() == "default"
 
 
 def test_a_service_that_ignores_sigterm_is_killed_with_its_children_after_its_timeout(tmp_path: Path) -> None:

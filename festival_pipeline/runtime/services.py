@@ -71,9 +71,22 @@ def daemon_command(workspace: Path) -> list[str]:
     return [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(workspace)]
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux), so a killed command leaves no
-    service behind even when only the command itself was killed."""
+def restore_sigint() -> None:
+    """Give SIGINT its default action back, before exec'ing a Dagster service.
+
+    Dagster's code server handles SIGTERM by doing what SIGINT does. A process started with SIGINT
+    ignored (a background job of a script, `festival-pipeline serve code-server &`; some supervisors)
+    passes that on through exec, and the code server would then ignore SIGTERM too: never stopped
+    cleanly, only killed at the end of a grace period.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _prepare_child() -> None:
+    """In the child before exec: SIGTERM stops it (see `restore_sigint`), and comes when the parent
+    dies (Linux), so a killed command leaves no service behind even when only the command itself was
+    killed."""
+    restore_sigint()
     with contextlib.suppress(OSError):  # not Linux: the process group still ends with the command
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
@@ -93,7 +106,7 @@ class Service:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(list(self.command), env=dict(env), cwd=cwd, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            preexec_fn=_die_with_parent)
+                                            preexec_fn=_prepare_child)
 
     @property
     def running(self) -> bool:
