@@ -1,9 +1,14 @@
-"""Shared fixtures: a real embedded PostgreSQL, fresh databases, and the site simulator."""
+"""Shared fixtures: a real embedded PostgreSQL, fresh databases, and the site simulator; stopping a
+service as a deployment does."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -11,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import psycopg2
 import pytest
 from psycopg2 import sql
@@ -28,6 +34,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def stop_on_sigterm(name: str, process: subprocess.Popen) -> str | None:
+    """SIGTERM `process` (started in a session of its own); what went wrong if it did not stop with
+    every child it started (all killed then)."""
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)] \
+        if process.poll() is None else []
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return f"the {name} did not stop on SIGTERM"
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    for left in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            left.kill()
+    return f"the {name} left {[p.pid for p in alive]} behind" if alive else None
 
 
 def requires_shared() -> None:

@@ -8,15 +8,12 @@ nothing left behind.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
@@ -27,7 +24,7 @@ from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
 from festival_pipeline.runtime.services import wait_for_webserver
 from festival_pipeline.sources.rate_limit import PACE_SCHEMA, pace_table
-from festival_pipeline_tests.conftest import create_database, free_port
+from festival_pipeline_tests.conftest import create_database, free_port, stop_on_sigterm
 from festival_pipeline_tests.fault_proxy import FaultProxy
 from festival_pipeline_tests.scripted_server import assert_paced
 
@@ -127,19 +124,3 @@ def test_three_services_on_one_postgresql_run_two_backfills_at_one_pace_per_site
                     if (problem := stop_on_sigterm(name, services[name]))]
         assert not problems, problems
 
-
-def stop_on_sigterm(name: str, process: subprocess.Popen) -> str | None:
-    """SIGTERM `process`; what went wrong if it did not stop with every child it started (all killed then)."""
-    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)] \
-        if process.poll() is None else []
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=90)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        return f"the {name} did not stop on SIGTERM"
-    _, alive = psutil.wait_procs(tree, timeout=30)
-    for left in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            left.kill()
-    return f"the {name} left {[p.pid for p in alive]} behind" if alive else None
