@@ -131,6 +131,9 @@ class Service:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         self.process.wait()
+        # SIGKILL is delivered asynchronously: the children are gone before this returns (the service
+        # itself is reaped by `wait` above; psutil would reap it first and hide its exit code)
+        psutil.wait_procs([p for p in alive if p.pid != self.process.pid], timeout=5)
 
 
 def wait_for_port(port: int, service: Service, timeout: float = 120.0) -> None:
