@@ -11,9 +11,11 @@ them without breaking its shape:
 * ``historyEventEditions``, the event's edition list: without it every year would look
   like a year without an edition;
 * complete categories: a category whose ``nominations.pageInfo.hasNextPage`` is true
-  lists only its first nominations. No way to fetch the next page is known (the site's
-  GraphQL pagination is not reachable here), so the page fails instead of yielding a
-  partial category, which would delete the nominations of the next page when written.
+  lists only its first nominations. A page cannot page on, so it fails instead of yielding
+  a partial category, which would delete the nominations of the next page when written
+  (IMDb's GraphQL API pages on: ``imdb_graphql.EditionAnswers``).
+
+``categories_of_awards`` and ``edition_refs`` read the API's answers too: they have the same shape.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .records import (
     ImdbTitle,
 )
 
-__all__ = ["extract_next_data", "parse_imdb_edition_page"]
+__all__ = ["categories_of_awards", "edition_refs", "extract_next_data", "parse_imdb_edition_page"]
 
 _NEXT_DATA_OPEN = re.compile(r"""<script\b[^>]*\bid\s*=\s*["']?__NEXT_DATA__\b[^>]*>""", re.IGNORECASE)
 _URL_EVENT_RE = re.compile(r"/event/(ev\d+)")
@@ -101,7 +103,7 @@ def parse_imdb_edition_page(html: str, url: str) -> ImdbEditionPage:
         location=j.opt_text(event, "location", "editionInfo.event.location"),
         start_date=_iso_date(j, date_range, "startDate", "editionInfo.dateRange.startDate"),
         end_date=_iso_date(j, date_range, "endDate", "editionInfo.dateRange.endDate"),
-        categories=_categories(j, edition),
+        categories=categories_of_awards(j.list_(edition, "awards", "edition.awards"), url, "edition.awards"),
         editions=_editions(j, page_props),
     )
 
@@ -143,18 +145,24 @@ def _editions(j: _Json, page_props: dict) -> tuple[ImdbEditionRef, ...]:
     if "historyEventEditions" not in page_props:
         raise PageParseError(j.url, "no edition list: props.pageProps.historyEventEditions is missing "
                                     "(the event's editions cannot be known from this page)")
-    items = j.list_(page_props, "historyEventEditions", "historyEventEditions")
+    return edition_refs(j.list_(page_props, "historyEventEditions", "historyEventEditions"), j.url,
+                        "historyEventEditions")
+
+
+def edition_refs(items: list, url: str, path: str) -> tuple[ImdbEditionRef, ...]:
+    """An event's edition list (`{year, instanceWithinYear, id}` items); an empty one is an error: the
+    page or answer is an edition of the event, so the list holds at least that edition."""
+    j = _Json(url)
     if not items:
-        raise PageParseError(j.url, "the edition list props.pageProps.historyEventEditions is empty, "
-                                    "although the page is an edition of the event")
+        raise PageParseError(url, f"the edition list {path} is empty, although it belongs to an edition of the event")
     out = []
     for i, item in enumerate(items):
-        path = f"historyEventEditions[{i}]"
-        item = j.expect(item, dict, path)
+        item_path = f"{path}[{i}]"
+        item = j.expect(item, dict, item_path)
         out.append(ImdbEditionRef(
-            year=j.int_(item, "year", f"{path}.year"),
-            instance=j.int_(item, "instanceWithinYear", f"{path}.instanceWithinYear"),
-            edition_id=j.opt(item, "id", str, f"{path}.id"),
+            year=j.int_(item, "year", f"{item_path}.year"),
+            instance=j.int_(item, "instanceWithinYear", f"{item_path}.instanceWithinYear"),
+            edition_id=j.opt(item, "id", str, f"{item_path}.id"),
         ))
     return tuple(out)
 
@@ -163,20 +171,21 @@ def _editions(j: _Json, page_props: dict) -> tuple[ImdbEditionRef, ...]:
 # awards, categories, nominations
 # ---------------------------------------------------------------------------
 
-def _categories(j: _Json, edition: dict) -> tuple[ImdbCategory, ...]:
-    awards = j.list_(edition, "awards", "edition.awards")
+def categories_of_awards(awards: list, url: str, path: str) -> tuple[ImdbCategory, ...]:
+    """Every category of an edition's `awards` (the page's `edition.awards`, or the API's), award by award."""
+    j = _Json(url)
     out: list[ImdbCategory] = []
-    for a, award in enumerate(awards):
-        path = f"edition.awards[{a}]"
-        award = j.expect(award, dict, path)
-        award_text = _clean(j.req(award, "text", str, f"{path}.text"))
+    for a, award in enumerate(j.expect(awards, list, path)):
+        award_path = f"{path}[{a}]"
+        award = j.expect(award, dict, award_path)
+        award_text = _clean(j.req(award, "text", str, f"{award_path}.text"))
         if not award_text:
-            raise PageParseError(j.url, f"unexpected JSON: {path}.text is empty")
-        award_id = j.opt(award, "id", str, f"{path}.id")
-        connection = j.obj(award, "nominationCategories", f"{path}.nominationCategories")
-        edges = j.list_(connection, "edges", f"{path}.nominationCategories.edges")
+            raise PageParseError(url, f"unexpected JSON: {award_path}.text is empty")
+        award_id = j.opt(award, "id", str, f"{award_path}.id")
+        connection = j.obj(award, "nominationCategories", f"{award_path}.nominationCategories")
+        edges = j.list_(connection, "edges", f"{award_path}.nominationCategories.edges")
         for c, edge in enumerate(edges):
-            epath = f"{path}.nominationCategories.edges[{c}]"
+            epath = f"{award_path}.nominationCategories.edges[{c}]"
             node = j.child(edge, "node", epath)
             out.append(_category(j, node, award_id, award_text, f"{epath}.node"))
     return tuple(out)
