@@ -9,6 +9,7 @@ from festival_pipeline.partitions import festival_partitions, oscars_partitions
 from festival_pipeline.registry import Festival
 
 OSCARS_GROUP = "oscars"
+PAGE_KIND = "html"  # the kind of the assets that fetch (a backfill --from-archive leaves them out)
 
 
 def asset_prefix(festival: Festival) -> str:

@@ -1,4 +1,4 @@
-"""The records every source is turned into before it is written.
+"""The festivals, and the records every source is turned into before it is written.
 
 Both the Oscars path (oscars.org + IMDb) and the IMDb-only festival path produce a
 `CeremonyRecord`; the database layer writes exactly that, so one writer serves all.
@@ -10,6 +10,30 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
+
+ACADEMY_AWARDS_SLUG = "academy-awards"
+
+
+@dataclass(frozen=True)
+class Festival:
+    """One festival (organization): its names, where IMDb lists it, and when its editions happen.
+    `usual_month` is the month an edition usually takes place; its yearly schedule runs after it."""
+
+    slug: str
+    name: str
+    abbreviation: str
+    country: str
+    founded_year: int
+    website: str
+    imdb_event_id: str
+    usual_month: int
+    first_edition_year: int  # first IMDb edition (the partition start)
+    source: str = "imdb"  # "oscars.org+imdb" for the Academy Awards
+
+    @property
+    def is_oscars(self) -> bool:
+        return self.slug == ACADEMY_AWARDS_SLUG
+
 
 CategoryType = Literal["film", "person", "technical", "special"]
 CATEGORY_TYPES: tuple[str, ...] = ("film", "person", "technical", "special")

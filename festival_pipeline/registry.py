@@ -1,34 +1,16 @@
-"""Every festival the pipeline knows: data only, one entry per organization.
-
-`usual_month` is the month an edition usually takes place; schedules run after it.
-"""
+"""Every festival the pipeline knows: one entry per organization — the built-in ones, and the IMDb
+events a user adds in FESTIVAL_EVENTS_FILE (events_file.py), read when the code is imported."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from festival_pipeline import settings
+from festival_pipeline.events_file import load_events, with_events
+from festival_pipeline.model import ACADEMY_AWARDS_SLUG, Festival
+
+__all__ = ["ACADEMY_AWARDS_SLUG", "BUILT_IN_FESTIVALS", "FESTIVALS", "FESTIVALS_BY_SLUG", "Festival", "festival"]
 
 
-@dataclass(frozen=True)
-class Festival:
-    slug: str
-    name: str
-    abbreviation: str
-    country: str
-    founded_year: int
-    website: str
-    imdb_event_id: str
-    usual_month: int
-    first_edition_year: int  # first IMDb edition (the partition start)
-    source: str = "imdb"  # "oscars.org+imdb" for the Academy Awards
-
-    @property
-    def is_oscars(self) -> bool:
-        return self.slug == ACADEMY_AWARDS_SLUG
-
-
-ACADEMY_AWARDS_SLUG = "academy-awards"
-
-FESTIVALS: tuple[Festival, ...] = (
+BUILT_IN_FESTIVALS: tuple[Festival, ...] = (
     Festival(ACADEMY_AWARDS_SLUG, "Academy Awards", "AMPAS", "USA", 1929, "https://www.oscars.org",
              "ev0000003", 3, 1929, source="oscars.org+imdb"),
     Festival("cannes", "Cannes Film Festival", "CANNES", "France", 1946, "https://www.festival-cannes.com",
@@ -59,6 +41,9 @@ FESTIVALS: tuple[Festival, ...] = (
              "ev0000558", 3, 1981),
 )
 
+# the built-in festivals with those of FESTIVAL_EVENTS_FILE (an entry with a built-in's slug replaces it)
+_events_file = settings.events_file()
+FESTIVALS: tuple[Festival, ...] = with_events(BUILT_IN_FESTIVALS, load_events(_events_file) if _events_file else ())
 FESTIVALS_BY_SLUG: dict[str, Festival] = {festival.slug: festival for festival in FESTIVALS}
 
 

@@ -91,21 +91,27 @@ _WEBSITE_FIELDS: dict[str, tuple[str, type]] = {
     "FESTIVAL_BROWSER_PAGE_TIMEOUT": ("browser_page_timeout_seconds", float),
     "FESTIVAL_ZYTE_API_URL": ("zyte_api_url", str),
     "FESTIVAL_CRAWLBASE_API_URL": ("crawlbase_api_url", str),
+    "IMDB_SOURCE": ("imdb_source", str),
+    "IMDB_GRAPHQL_URL": ("imdb_graphql_url", str),
+    "IMDB_GRAPHQL_HEADERS": ("imdb_graphql_headers", str),
 }
 # secrets: passed as dagster.EnvVar, resolved where they are used, never shown or stored
 _WEBSITE_SECRETS = {"ZYTE_API_KEY": "zyte_api_key", "CRAWLBASE_TOKEN": "crawlbase_token",
                     "CRAWLBASE_JS_TOKEN": "crawlbase_js_token"}
 
 
-_FETCHER_VARIABLES = ("FESTIVAL_FETCHER", "OSCARS_FETCHER", "IMDB_FETCHER")
 FETCHER_KINDS = ("auto", "direct", "browser", "zyte", "crawlbase")
+IMDB_SOURCES = ("auto", "graphql", "pages")
+# variables that name one of a few choices
+_CHOICES = {"FESTIVAL_FETCHER": FETCHER_KINDS, "OSCARS_FETCHER": FETCHER_KINDS, "IMDB_FETCHER": FETCHER_KINDS,
+            "IMDB_SOURCE": IMDB_SOURCES}
 
 
-def _fetcher_kind(name: str, raw: str) -> str:
-    kind = raw.lower()
-    if kind not in FETCHER_KINDS:
-        raise ConfigurationError(f"{name} must be one of {', '.join(FETCHER_KINDS)}, got {raw!r}")
-    return kind
+def _choice(name: str, raw: str) -> str:
+    value = raw.lower()
+    if value not in _CHOICES[name]:
+        raise ConfigurationError(f"{name} must be one of {', '.join(_CHOICES[name])}, got {raw!r}")
+    return value
 
 
 def _typed(name: str, raw: str, kind: type) -> Any:
@@ -127,14 +133,26 @@ def websites_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     }
     for variable, (field, kind) in _WEBSITE_FIELDS.items():
         raw = _get(env, variable)
-        if raw is not None and variable in _FETCHER_VARIABLES:
-            config[field] = _fetcher_kind(variable, raw)
+        if raw is not None and variable in _CHOICES:
+            config[field] = _choice(variable, raw)
         elif raw is not None:
             config[field] = _typed(variable, raw, kind)
     for variable, field in _WEBSITE_SECRETS.items():
         if _get(env, variable) is not None:
             config[field] = EnvVar(variable)
     return config
+
+
+def events_file(environ: Mapping[str, str] | None = None) -> Path | None:
+    """FESTIVAL_EVENTS_FILE: a YAML or TOML file of IMDb events to import besides the built-in ones."""
+    raw = _get(_environ(environ), "FESTIVAL_EVENTS_FILE")
+    return Path(raw).expanduser() if raw else None
+
+
+def imdb_source(environ: Mapping[str, str] | None = None) -> str:
+    """IMDB_SOURCE (auto, graphql or pages; default auto): the asset definitions' pools depend on it."""
+    raw = _get(_environ(environ), "IMDB_SOURCE")
+    return "auto" if raw is None else _choice("IMDB_SOURCE", raw)
 
 
 def resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

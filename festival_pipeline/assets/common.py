@@ -1,9 +1,9 @@
-"""Glue shared by every festival's assets: the years of a step, their failures, the IMDb edition
-list, check results."""
+"""Glue shared by every festival's assets: the years of a step, their failures, the page store and
+the IMDb reader of a step, page metadata, check results."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar
 
 from dagster import (
@@ -24,9 +24,10 @@ from festival_pipeline.database.archive import ArchivedPage, FetchContext
 from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.database.partition_pages import YearPages
 from festival_pipeline.model import ParsedYear, Provenance
-from festival_pipeline.parsers import ImdbEditionPage, PageParseError, parse_imdb_edition_page
+from festival_pipeline.parsers import ImdbEditionPage, PageParseError
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline.sources import page_store
+from festival_pipeline.sources.imdb_editions import ImdbEventReader, ServedBy
+from festival_pipeline.sources.page_store import PageStore
 
 BACKFILL_TAG = "dagster/backfill"
 ROOT_BACKFILL_TAG = "dagster/root_backfill_id"
@@ -171,48 +172,43 @@ def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:
     )
 
 
-def page_metadata(pages: Mapping[int, ArchivedPage], fetched: int) -> dict[str, object]:
-    """A year's pages as materialization metadata: URL, hash, status, when (and how many were fetched)."""
-    metadata: dict[str, object] = {"pages": len(pages), "pages_fetched": fetched,
-                                   "bytes": sum(len(page.body_zlib) for page in pages.values())}
-    if len(pages) == 1:
-        (page,) = pages.values()
+def page_metadata(pages: Mapping[int, Sequence[ArchivedPage]], fetched: int,
+                  served_by: Mapping[int, ServedBy] | None = None) -> dict[str, object]:
+    """A year's archived pages (or API answers) as materialization metadata: URL, hash, status, when,
+    which source served each edition and why, how many requests this step made for them."""
+    documents = [page for edition in pages.values() for page in edition]
+    metadata: dict[str, object] = {"editions": len(pages), "pages": len(documents), "pages_fetched": fetched,
+                                   "bytes": sum(len(page.body_zlib) for page in documents)}
+    if len(documents) == 1:
+        (page,) = documents
         metadata.update(url=MetadataValue.url(page.url), sha256=page.sha256, status=page.status,
                         fetched_at=page.fetched_at.isoformat(), fetcher=page.fetcher or "unknown")
-    elif pages:
-        metadata["urls"] = MetadataValue.json([page.url for _, page in sorted(pages.items())])
+    elif documents:
+        metadata["urls"] = MetadataValue.json([page.url for _, edition in sorted(pages.items()) for page in edition])
+    sources = {edition: (served_by or {}).get(edition) or ServedBy(docs[0].source) for edition, docs in pages.items()}
+    if len({s.describe() for s in sources.values()}) == 1:
+        metadata["source"] = next(iter(sources.values())).describe()
+    elif sources:
+        metadata["source"] = MetadataValue.json({str(e): s.describe() for e, s in sorted(sources.items())})
     return metadata
 
 
-class EditionList:
-    """An IMDb event's edition list, read from the event page (the latest edition), once per backfill.
+def page_store(context: AssetExecutionContext, festival_db: FestivalDatabase) -> PageStore:
+    """The raw archive as this step writes to it."""
+    return PageStore(festival_db.transaction, fetch_context(context))
 
-    The event URL redirects to the latest edition; that page is also the latest edition's own page,
-    so it is never fetched twice. A failure here (blocked, not parseable, no edition list) fails every
-    year of the step: without the list no year can be mapped to its editions.
-    """
 
-    def __init__(self, context: AssetExecutionContext, sites: SourceWebsites, festival_db: FestivalDatabase,
-                 event_id: str) -> None:
-        self.sites, self.festival_db, self.event_id = sites, festival_db, event_id
-        self.fetched_by = fetch_context(context)
-        self.event_url = sites.imdb_event_url(event_id)
-        stored = page_store.fetch_once_per_backfill(sites.fetcher_for("imdb", festival_db), festival_db,
-                                                      self.event_url, self.fetched_by)
-        self.stored = stored
-        self.latest: ImdbEditionPage = parse_imdb_edition_page(stored.page.text, stored.page.url)
-        self.latest_url = sites.imdb_edition_url(event_id, self.latest.year, self.latest.instance)
-        self.fetched = 1 if stored.fetched else 0
+def imdb_reader(context: AssetExecutionContext, sites: SourceWebsites, festival_db: FestivalDatabase,
+                event_id: str, store: PageStore) -> ImdbEventReader:
+    """The IMDb event's edition list (read now) and editions, from the source IMDB_SOURCE names."""
+    return ImdbEventReader(
+        event_id, source=sites.fetcher_settings().graphql.source, api=sites.imdb_api(festival_db),
+        pages=lambda: sites.fetcher_for("imdb", festival_db), urls=sites.imdb_urls(), store=store,
+        warn=context.log.warning)
 
-    def edition_page(self, year: int, instance: int) -> ArchivedPage:
-        """The edition's page; the latest edition is the event page itself, never fetched twice."""
-        url = self.sites.imdb_edition_url(self.event_id, year, instance)
-        if url == self.latest_url:
-            return self.stored.page
-        fetcher = self.sites.fetcher_for("imdb", self.festival_db)
-        stored = page_store.fetch_and_archive(fetcher, self.festival_db, url, self.fetched_by)
-        self.fetched += 1
-        return stored.page
+
+def year_served_by(reader: ImdbEventReader, year: int) -> dict[int, ServedBy]:
+    return {instance: served for (y, instance), served in reader.served_by.items() if y == year}
 
 
 def check_results(asset_key: AssetKey, per_edition: dict[str, list[rules.RuleOutcome]]) -> list[AssetCheckResult]:
@@ -236,6 +232,12 @@ def check_results(asset_key: AssetKey, per_edition: dict[str, list[rules.RuleOut
             severity=AssetCheckSeverity.ERROR if blocking or not failing else AssetCheckSeverity.WARN,
         ))
     return results
+
+
+def page_hashes(role: str, documents: Sequence[ArchivedPage]) -> dict[str, str]:
+    """The hashes a record was built from, keyed as `status` compares them with the archive: the role
+    for the first page, `role/part` for each API answer after it."""
+    return {role if part == 0 else f"{role}/{part}": page.sha256 for part, page in enumerate(documents)}
 
 
 def check_edition_identity(page: ImdbEditionPage, year: int, instance: int) -> None:

@@ -7,7 +7,7 @@ Oscars' IMDb side (EditionList, the checks, the table writer).
 """
 
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 
 from dagster import (
     AssetCheckSpec,
@@ -20,74 +20,83 @@ from dagster import (
     asset,
 )
 
+from festival_pipeline import settings
 from festival_pipeline.assets.common import (
     CEREMONY_CHECKS,
     NON_BLOCKING_CHECKS,
-    EditionList,
     RangeResults,
     check_edition_identity,
     check_results,
     describe_failure,
+    imdb_reader,
+    page_hashes,
     page_metadata,
+    page_store,
     partition_years,
     provenance,
     store_pages,
     store_parses,
+    year_served_by,
 )
 from festival_pipeline.assets.reporting import ceremony_metadata
 from festival_pipeline.assets.tables import build_table_assets
 from festival_pipeline.checks import rules
 from festival_pipeline.database.archive import ArchivedPage
-from festival_pipeline.database.partition_pages import YearPages
+from festival_pipeline.database.partition_pages import YearPages, YearsPages
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
-from festival_pipeline.groups import asset_prefix
+from festival_pipeline.groups import PAGE_KIND, asset_prefix
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA, PAGE_ROLE_METADATA
 from festival_pipeline.model import ParsedYear
-from festival_pipeline.parsers import parse_imdb_edition_page
 from festival_pipeline.partitions import RANGE_POLICY, festival_partitions
+from festival_pipeline.pools import imdb_pool
 from festival_pipeline.registry import FESTIVALS, Festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
+from festival_pipeline.sources.imdb_editions import imdb_edition_from_archive
 
 IMDB_ROLE = "imdb"
 
 
-def _edition_pages_asset(festival: Festival, key: AssetKey, group: str,
-                         partitions: PartitionsDefinition) -> AssetsDefinition:
+def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitions: PartitionsDefinition,
+                         imdb_pool: str) -> AssetsDefinition:
     slug = festival.slug
 
-    @asset(key=key, group_name=group, partitions_def=partitions, backfill_policy=RANGE_POLICY, pool="imdb.com",
-           kinds={"html"}, io_manager_key="raw_pages_io_manager",
+    @asset(key=key, group_name=group, partitions_def=partitions, backfill_policy=RANGE_POLICY, pool=imdb_pool,
+           kinds={PAGE_KIND}, io_manager_key="raw_pages_io_manager",
            metadata={FESTIVAL_METADATA: slug, PAGE_ROLE_METADATA: IMDB_ROLE},
-           description=f"IMDb edition pages of the {festival.name} held in the year (raw HTML, archived); "
-                       "editions come from the event's own edition list, so new years appear by themselves.")
+           description=f"The {festival.name} editions held in the year as IMDb serves them, archived as served: "
+                       "the answers of IMDb's GraphQL API, or the edition pages (IMDB_SOURCE). Editions come from "
+                       "the event's own edition list, so new years appear by themselves.")
     def edition_pages(context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites) -> Iterator:
         results: RangeResults[YearPages] = RangeResults(context, festival_db, slug, f"fetching {festival.name} pages")
-        years, prov = partition_years(context), provenance(context)
+        years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
         try:
-            editions = EditionList(context, sites, festival_db, festival.imdb_event_id)
+            reader = imdb_reader(context, sites, festival_db, festival.imdb_event_id, store)
         except Exception as exc:
             results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
         else:
             for year in years:
-                instances = sorted({ref.instance for ref in editions.latest.editions if ref.year == year})
+                instances = sorted({ref.instance for ref in reader.editions if ref.year == year})
+                before = store.fetched
                 try:
-                    pages = {instance: editions.edition_page(year, instance) for instance in instances}
+                    pages = {instance: reader.edition(year, instance) for instance in instances}
                 except Exception as exc:
                     results.fail(year, describe_failure(exc))
                     continue
-                results.ok(year, YearPages(year, pages, prov), page_metadata(pages, fetched=len(pages)))
+                results.ok(year, YearPages(year, pages, prov),
+                           page_metadata(pages, store.fetched - before, year_served_by(reader, year)))
         yield from results.finish(key, store_pages(festival_db, slug, IMDB_ROLE, prov))
 
     return edition_pages
 
 
-def parse_editions(slug: str, year: int, pages: dict[int, ArchivedPage]) -> list:
-    """Every edition page of a year as a CeremonyRecord; a page showing another edition fails."""
+def parse_editions(slug: str, year: int, pages: Mapping[int, Sequence[ArchivedPage]]) -> list:
+    """Every edition of a year as a CeremonyRecord; a page (or answer) showing another edition fails."""
     records = []
-    for instance, page in sorted(pages.items()):
-        parsed = parse_imdb_edition_page(page.text, page.url)
+    for instance, documents in sorted(pages.items()):
+        parsed = imdb_edition_from_archive(documents)
         check_edition_identity(parsed, year, instance)
-        records.append(imdb_edition_to_ceremony(parsed, slug, page_hashes={"imdb": page.sha256}))
+        records.append(imdb_edition_to_ceremony(parsed, slug, page_hashes=page_hashes(IMDB_ROLE, documents),
+                                                imdb_source=documents[0].source))
     return records
 
 
@@ -104,7 +113,7 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
                        "nominations with title and name ids. A page that does not parse, or an edition that "
                        "fails a blocking check, fails its year and is never written.")
     def ceremony(context: AssetExecutionContext, festival_db: FestivalDatabase,
-                 pages: dict[int, dict[int, ArchivedPage]]) -> Iterator:
+                 pages: YearsPages) -> Iterator:
         results: RangeResults[ParsedYear] = RangeResults(context, festival_db, slug, f"parsing {festival.name} pages")
         per_edition: dict[str, list[rules.RuleOutcome]] = {}
         prov = provenance(context)
@@ -131,12 +140,14 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
     return ceremony
 
 
-def build_festival_assets(festival: Festival) -> list[AssetsDefinition]:
+def build_festival_assets(festival: Festival, imdb_source: str | None = None) -> list[AssetsDefinition]:
+    """The festival's assets; `imdb_source` (IMDB_SOURCE by default) sets the fetching step's pool."""
     prefix = asset_prefix(festival)
     partitions = festival_partitions(festival.first_edition_year)
     pages_key, ceremony_key = AssetKey([prefix, "imdb_edition_pages"]), AssetKey([prefix, "ceremony"])
+    pool = imdb_pool(imdb_source or settings.imdb_source())
     return [
-        _edition_pages_asset(festival, pages_key, prefix, partitions),
+        _edition_pages_asset(festival, pages_key, prefix, partitions, pool),
         _ceremony_asset(festival, ceremony_key, pages_key, prefix, partitions),
         build_table_assets(prefix=prefix, slug=festival.slug, label=festival.name, partitions_def=partitions,
                            upstream=ceremony_key, group=prefix),

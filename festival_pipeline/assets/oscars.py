@@ -6,7 +6,7 @@ handles a range of years, so a backfill runs in a few ranged runs.
 """
 
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from dagster import (
     AssetCheckSpec,
@@ -17,16 +17,18 @@ from dagster import (
     asset,
 )
 
+from festival_pipeline import settings
 from festival_pipeline.assets.common import (
     CEREMONY_CHECKS,
     NON_BLOCKING_CHECKS,
-    EditionList,
     RangeResults,
     check_edition_identity,
     check_results,
     describe_failure,
-    fetch_context,
+    imdb_reader,
+    page_hashes,
     page_metadata,
+    page_store,
     partition_years,
     provenance,
     store_pages,
@@ -36,15 +38,17 @@ from festival_pipeline.assets.reporting import ceremony_metadata
 from festival_pipeline.assets.tables import build_table_assets
 from festival_pipeline.checks import rules
 from festival_pipeline.database.archive import ArchivedPage
-from festival_pipeline.database.partition_pages import YearPages
+from festival_pipeline.database.partition_pages import YearPages, YearsPages
 from festival_pipeline.enhance.oscars import enhance_oscars_ceremony, imdb_edition_for_ceremony
+from festival_pipeline.groups import PAGE_KIND
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA, PAGE_ROLE_METADATA
 from festival_pipeline.model import CeremonyRecord, ParsedYear
-from festival_pipeline.parsers import PageParseError, parse_imdb_edition_page, parse_oscars_ceremony_page
+from festival_pipeline.parsers import PageParseError, parse_oscars_ceremony_page
 from festival_pipeline.partitions import RANGE_POLICY, oscars_partitions
+from festival_pipeline.pools import OSCARS_POOL, imdb_pool
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline.sources import page_store
+from festival_pipeline.sources.imdb_editions import imdb_edition_from_archive
 
 GROUP = "oscars"
 PREFIX = "oscars"
@@ -74,8 +78,8 @@ def _finish_pages(results: RangeResults[YearPages], context: AssetExecutionConte
     group_name=GROUP,
     partitions_def=oscars_partitions,
     backfill_policy=RANGE_POLICY,
-    pool="oscars.org",
-    kinds={"html"},
+    pool=OSCARS_POOL,
+    kinds={PAGE_KIND},
     io_manager_key="raw_pages_io_manager",
     metadata={FESTIVAL_METADATA: SLUG, PAGE_ROLE_METADATA: OSCARS_ORG_ROLE},
     description="The oscars.org ceremony page of the year (raw HTML, archived in PostgreSQL as served).",
@@ -84,15 +88,15 @@ def oscars_org_ceremony_page(
     context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites
 ) -> Iterator:
     results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching oscars.org pages")
-    fetched_by, prov = fetch_context(context), provenance(context)
+    prov, store = provenance(context), page_store(context, festival_db)
     for year in partition_years(context):
+        url = sites.oscars_ceremony_url(year)
         try:
-            stored = page_store.fetch_and_archive(sites.fetcher_for("oscars", festival_db), festival_db,
-                                                  sites.oscars_ceremony_url(year), fetched_by)
+            page = store.fetch(lambda url=url: sites.fetcher_for("oscars", festival_db).fetch(url))
         except Exception as exc:
             results.fail(year, describe_failure(exc))
             continue
-        results.ok(year, YearPages(year, {1: stored.page}, prov), page_metadata({1: stored.page}, fetched=1))
+        results.ok(year, YearPages(year, {1: (page,)}, prov), page_metadata({1: (page,)}, fetched=1))
     yield from _finish_pages(results, context, festival_db, OSCARS_ORG_ROLE)
 
 
@@ -101,46 +105,50 @@ def oscars_org_ceremony_page(
     group_name=GROUP,
     partitions_def=oscars_partitions,
     backfill_policy=RANGE_POLICY,
-    pool="imdb.com",
-    kinds={"html"},
+    pool=imdb_pool(settings.imdb_source()),
+    kinds={PAGE_KIND},
     io_manager_key="raw_pages_io_manager",
     metadata={FESTIVAL_METADATA: SLUG, PAGE_ROLE_METADATA: IMDB_ROLE},
     description=(
-        "The IMDb edition page of the ceremony (raw HTML, archived). Ceremony N is the N-th edition "
-        "of IMDb's own edition list (historyEventEditions): 1930/1 and 1930/2 are the 2nd and 3rd."
+        "The ceremony's IMDb edition as IMDb serves it, archived as served: the answers of IMDb's GraphQL "
+        "API, or the edition page (IMDB_SOURCE). Ceremony N is the N-th edition of IMDb's own edition list: "
+        "1930/1 and 1930/2 are the 2nd and 3rd."
     ),
 )
 def imdb_edition_page(context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites) -> Iterator:
-    results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching IMDb edition pages")
-    years, prov = partition_years(context), provenance(context)
+    results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching IMDb editions")
+    years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
     try:
-        editions = EditionList(context, sites, festival_db, festival(SLUG).imdb_event_id)
+        reader = imdb_reader(context, sites, festival_db, festival(SLUG).imdb_event_id, store)
     except Exception as exc:
         results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
         yield from _finish_pages(results, context, festival_db, IMDB_ROLE)
         return
     for year in years:
+        before = store.fetched
         try:
-            edition = imdb_edition_for_ceremony(editions.latest.editions, year - FIRST_CEREMONY_YEAR)
-            page = editions.edition_page(edition.year, edition.instance)
+            edition = imdb_edition_for_ceremony(reader.editions, year - FIRST_CEREMONY_YEAR)
+            documents = reader.edition(edition.year, edition.instance)
         except Exception as exc:
             results.fail(year, describe_failure(exc))
             continue
-        results.ok(year, YearPages(year, {1: page}, prov), page_metadata({1: page}, fetched=1))
+        served = reader.served_by.get((edition.year, edition.instance))
+        results.ok(year, YearPages(year, {1: documents}, prov),
+                   page_metadata({1: documents}, store.fetched - before, {1: served} if served else None))
     yield from _finish_pages(results, context, festival_db, IMDB_ROLE)
 
 
-def enhance_year(year: int, oscars_page: ArchivedPage, imdb_page: ArchivedPage) -> CeremonyRecord:
-    """Parse both pages of a year and match them; raises PageParseError when a page is not the year's."""
+def enhance_year(year: int, oscars_page: ArchivedPage, imdb_documents: Sequence[ArchivedPage]) -> CeremonyRecord:
+    """Parse both sources of a year and match them; raises PageParseError when one is not the year's."""
     parsed = parse_oscars_ceremony_page(oscars_page.text, oscars_page.url)
     expected = year - FIRST_CEREMONY_YEAR
     if parsed.ceremony_number != expected:
         raise PageParseError(oscars_page.url, f"the page shows ceremony {parsed.ceremony_number}, expected {expected}")
-    imdb = parse_imdb_edition_page(imdb_page.text, imdb_page.url)
+    imdb = imdb_edition_from_archive(imdb_documents)
     edition = imdb_edition_for_ceremony(imdb.editions, expected)  # by IMDb's own edition list
     check_edition_identity(imdb, edition.year, edition.instance)
-    hashes = {"oscars_org": oscars_page.sha256, "imdb": imdb_page.sha256}
-    return enhance_oscars_ceremony(parsed, imdb, page_hashes=hashes)
+    hashes = {"oscars_org": oscars_page.sha256, **page_hashes(IMDB_ROLE, imdb_documents)}
+    return enhance_oscars_ceremony(parsed, imdb, page_hashes=hashes, imdb_source=imdb_documents[0].source)
 
 
 @asset(
@@ -163,14 +171,16 @@ def enhance_year(year: int, oscars_page: ArchivedPage, imdb_page: ArchivedPage) 
 )
 def enhanced_ceremony(
     context: AssetExecutionContext, config: EnhanceConfig, festival_db: FestivalDatabase,
-    oscars_org_pages: dict[int, dict[int, ArchivedPage]], imdb_pages: dict[int, dict[int, ArchivedPage]],
+    oscars_org_pages: YearsPages,
+    imdb_pages: YearsPages,
 ) -> Iterator:
     results: RangeResults[ParsedYear] = RangeResults(context, festival_db, SLUG, "parsing")
     per_year: dict[str, list[rules.RuleOutcome]] = {}
     prov = provenance(context)
     for year in partition_years(context):
         try:
-            record = enhance_year(year, oscars_org_pages[year][1], imdb_pages[year][1])
+            (oscars_page,) = oscars_org_pages[year][1]
+            record = enhance_year(year, oscars_page, imdb_pages[year][1])
         except Exception as exc:
             results.fail(year, describe_failure(exc))
             continue

@@ -16,6 +16,8 @@ from psycopg2.extensions import cursor as Cursor
 
 from festival_pipeline.parsers.errors import PageParseError
 
+PAGES, GRAPHQL = "pages", "graphql"  # what an archived body is: a site's page, or an API answer
+
 
 @dataclass(frozen=True)
 class ArchivedPage:
@@ -30,6 +32,8 @@ class ArchivedPage:
     sha256: str
     body_zlib: bytes = field(repr=False)
     fetcher: str | None = None  # what got it: direct, browser, zyte, zyte-browser-html, crawlbase, crawlbase-js
+    source: str = PAGES  # a site's page, or an answer of IMDb's GraphQL API (GRAPHQL)
+    request: dict | None = None  # an answer's query and variables, as posted
 
     @property
     def body(self) -> bytes:
@@ -55,10 +59,11 @@ class FetchContext:
 
 def store_page(
     cursor: Cursor, *, url: str, fetched_at: datetime, status: int, headers: dict[str, str], sha256: str,
-    body: bytes, fetched_by: FetchContext = FetchContext(), fetcher: str | None = None,
+    body: bytes, fetched_by: FetchContext = FetchContext(), fetcher: str | None = None, source: str = PAGES,
+    request: dict | None = None,
 ) -> ArchivedPage:
-    """Record one fetch and the fetcher that got it; the body is stored once per content hash (an
-    unchanged page adds no body)."""
+    """Record one fetch and the fetcher that got it (for an API answer, the request posted); the body
+    is stored once per content hash (an unchanged page adds no body)."""
     compressed = zlib.compress(body, 6)
     cursor.execute(
         """INSERT INTO raw_page_bodies (sha256, size_bytes, body_zlib) VALUES (%s, %s, %s)
@@ -66,20 +71,22 @@ def store_page(
         (sha256, len(body), psycopg2.Binary(compressed)),
     )
     cursor.execute(
-        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, run_id, backfill_id, fetcher)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        """INSERT INTO raw_pages (url, fetched_at, status, headers, sha256, size_bytes, run_id, backfill_id, fetcher,
+                                  source, request)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
         (url, fetched_at, status, json.dumps(headers), sha256, len(body), fetched_by.run_id, fetched_by.backfill_id,
-         fetcher),
+         fetcher, source, None if request is None else json.dumps(request)),
     )
-    return ArchivedPage(cursor.fetchone()[0], url, fetched_at, status, headers, sha256, compressed, fetcher)
+    return ArchivedPage(cursor.fetchone()[0], url, fetched_at, status, headers, sha256, compressed, fetcher, source,
+                        request)
 
 
-_PAGE_COLUMNS = "p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib, p.fetcher"
+_PAGE_COLUMNS = "p.id, p.url, p.fetched_at, p.status, p.headers, p.sha256, b.body_zlib, p.fetcher, p.source, p.request"
 
 
 def _page(row: tuple) -> ArchivedPage:
-    page_id, url, fetched_at, status, headers, sha256, body_zlib, fetcher = row
-    return ArchivedPage(page_id, url, fetched_at, status, headers, sha256, bytes(body_zlib), fetcher)
+    page_id, url, fetched_at, status, headers, sha256, body_zlib, fetcher, source, request = row
+    return ArchivedPage(page_id, url, fetched_at, status, headers, sha256, bytes(body_zlib), fetcher, source, request)
 
 
 def page_fetched_in_backfill(cursor: Cursor, url: str, backfill_id: str) -> ArchivedPage | None:

@@ -7,7 +7,7 @@ The storage of the page assets' IO manager: a year's latest page materialization
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from psycopg2.extensions import cursor as Cursor
@@ -16,6 +16,9 @@ from festival_pipeline.database.archive import ArchivedPage, pages_by_id
 from festival_pipeline.model import Provenance
 
 FETCHED, FAILED = "fetched", "failed"
+# what a page asset loads: year → edition → its archived pages in order (a list: Dagster type-checks
+# asset inputs by their annotations and knows no variadic tuples)
+YearsPages = dict[int, dict[int, list[ArchivedPage]]]
 
 
 class PagesUnavailable(LookupError):
@@ -24,11 +27,12 @@ class PagesUnavailable(LookupError):
 
 @dataclass(frozen=True)
 class YearPages:
-    """What a page asset holds for one year: edition → archived page (none when the source lists
-    no edition that year), and the run that fetched them."""
+    """What a page asset holds for one year: edition → its archived pages (one page, or the API
+    answers it was read from, in the order they were asked; no edition when the source lists none
+    that year), and the run that fetched them."""
 
     year: int
-    pages: Mapping[int, ArchivedPage]
+    pages: Mapping[int, Sequence[ArchivedPage]]
     provenance: Provenance
 
 
@@ -40,12 +44,13 @@ def store_year(cursor: Cursor, *, organization_id: int, year_pages: YearPages, r
         "DELETE FROM partition_pages WHERE organization_id = %s AND year = %s AND role = %s",
         (organization_id, year, role),
     )
-    for edition, page in sorted(year_pages.pages.items()):
-        cursor.execute(
-            """INSERT INTO partition_pages (organization_id, year, edition, role, url, raw_page_id)
-               VALUES (%s, %s, %s, %s, %s, %s)""",
-            (organization_id, year, edition, role, page.url, page.id),
-        )
+    for edition, pages in sorted(year_pages.pages.items()):
+        for part, page in enumerate(pages):
+            cursor.execute(
+                """INSERT INTO partition_pages (organization_id, year, edition, role, part, url, raw_page_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                (organization_id, year, edition, role, part, page.url, page.id),
+            )
 
 
 def store_failure(
@@ -69,8 +74,8 @@ def _set_state(cursor: Cursor, organization_id: int, year: int, role: str, statu
 
 
 def load_years(cursor: Cursor, *, organization_id: int, years: list[int], role: str,
-               what: str) -> dict[int, dict[int, ArchivedPage]]:
-    """year → edition → archived page, for every year in `years`; PagesUnavailable names the first
+               what: str) -> YearsPages:
+    """year → edition → archived pages, for every year in `years`; PagesUnavailable names the first
     year that was never fetched or whose latest fetch failed (`what` names the asset in the message)."""
     cursor.execute(
         """SELECT year, status, error FROM partition_page_sets
@@ -86,12 +91,12 @@ def load_years(cursor: Cursor, *, organization_id: int, years: list[int], role: 
             raise PagesUnavailable(f"{what} {year}: its latest fetch failed ({error}); materialize it again")
     cursor.execute(
         """SELECT year, edition, raw_page_id FROM partition_pages
-           WHERE organization_id = %s AND role = %s AND year = ANY(%s)""",
+           WHERE organization_id = %s AND role = %s AND year = ANY(%s) ORDER BY year, edition, part""",
         (organization_id, role, years),
     )
     links = cursor.fetchall()
     pages = pages_by_id(cursor, [page_id for _, _, page_id in links])
-    result: dict[int, dict[int, ArchivedPage]] = {year: {} for year in years}
+    result: YearsPages = {year: {} for year in years}
     for year, edition, page_id in links:
-        result[year][edition] = pages[page_id]
+        result[year].setdefault(edition, []).append(pages[page_id])  # in part order
     return result

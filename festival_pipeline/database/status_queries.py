@@ -31,6 +31,7 @@ class EditionState:
     winners: int
     categories: int
     stale: bool | None  # None when no ceremony was written
+    imdb_source: str | None  # what served IMDb's side of the written ceremony: graphql or pages
 
 
 _EDITION_STATES = """
@@ -38,7 +39,8 @@ SELECT i.year, i.edition, i.status, i.error, i.details, i.updated_at, i.run_id,
        c.id IS NOT NULL AS has_ceremony,
        coalesce(n.rows, 0), jsonb_array_length(s.payload -> 'nominations'),
        coalesce(n.winners, 0), coalesce(n.categories, 0),
-       CASE WHEN c.id IS NULL THEN NULL ELSE coalesce(st.stale, false) END
+       CASE WHEN c.id IS NULL THEN NULL ELSE coalesce(st.stale, false) END,
+       c.source_metadata ->> 'imdb_source'
 FROM import_outcomes i
 JOIN festival_organizations o ON o.id = i.organization_id
 LEFT JOIN festival_ceremonies c
@@ -52,8 +54,10 @@ LEFT JOIN LATERAL (
 ) n ON true
 LEFT JOIN LATERAL (
     -- stale: the newest archived copy of a page the partition links differs from the page
-    -- the written ceremony was built from
-    SELECT bool_or(newest.sha256 IS DISTINCT FROM c.source_metadata -> 'page_sha256' ->> l.role) AS stale
+    -- the written ceremony was built from (an edition read from several API answers keys the
+    -- answer after the first by role/part)
+    SELECT bool_or(newest.sha256 IS DISTINCT FROM c.source_metadata -> 'page_sha256'
+                   ->> CASE WHEN l.part = 0 THEN l.role ELSE l.role || '/' || l.part END) AS stale
     FROM partition_pages l
     CROSS JOIN LATERAL (
         SELECT p.sha256 FROM raw_pages p WHERE p.url = l.url ORDER BY p.fetched_at DESC, p.id DESC LIMIT 1

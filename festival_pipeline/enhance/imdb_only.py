@@ -42,8 +42,10 @@ def imdb_edition_to_ceremony(
     organization_slug: str,
     *,
     page_hashes: dict[str, str] | None = None,
+    imdb_source: str | None = None,
 ) -> CeremonyRecord:
-    """One festival edition as IMDb lists it; see the module doc for the rules."""
+    """One festival edition as IMDb lists it; see the module doc for the rules. `imdb_source` names
+    what served it (IMDb's GraphQL API or its event page), for provenance."""
     categories: dict[tuple[str, str], CategoryRecord] = {}
     nominations: list[NominationRecord] = []
     for imdb_category in page.categories:
@@ -65,6 +67,7 @@ def imdb_edition_to_ceremony(
         source_metadata={
             "page_sha256": dict(page_hashes or {}),
             "parser_version": PARSER_VERSION,
+            "imdb_source": imdb_source,
             "imdb_event_id": page.event_id,
             "imdb_event_name": page.event_name,
             "imdb_edition_id": page.edition_id,

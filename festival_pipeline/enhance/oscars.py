@@ -602,8 +602,10 @@ def enhance_oscars_ceremony(
     *,
     page_hashes: dict[str, str] | None = None,
     organization_slug: str = DEFAULT_ORGANIZATION_SLUG,
+    imdb_source: str | None = None,
 ) -> CeremonyRecord:
-    """Merge one ceremony's oscars.org page and IMDb edition page into a CeremonyRecord."""
+    """Merge one ceremony's oscars.org page and IMDb edition (page or API answers: `imdb_source`, for
+    provenance) into a CeremonyRecord."""
     categories: dict[tuple[str, str], CategoryRecord] = {}
     nominations: list[NominationRecord] = []
     tally = _Tally()
@@ -624,6 +626,7 @@ def enhance_oscars_ceremony(
         source_metadata={
             "page_sha256": dict(page_hashes or {}),
             "parser_version": PARSER_VERSION,
+            "imdb_source": imdb_source,
             "imdb_edition_id": imdb_page.edition_id,
             "imdb_year": imdb_page.year,
             "imdb_instance": imdb_page.instance,

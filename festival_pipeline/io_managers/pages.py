@@ -5,17 +5,16 @@ from __future__ import annotations
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from festival_pipeline.database import partition_pages
-from festival_pipeline.database.archive import ArchivedPage
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.database.partition_pages import YearPages
+from festival_pipeline.database.partition_pages import YearPages, YearsPages
 from festival_pipeline.io_managers.common import PAGE_ROLE_METADATA, definition_metadata, festival_slug, partition_years
 from festival_pipeline.resources import FestivalDatabase
 
 
 class RawPagesIOManager(ConfigurableIOManager):
     """Stores a page asset's value — year → YearPages (edition → archived page) — as links from the
-    partition to the raw archive; loads year → edition → ArchivedPage. A year whose latest fetch
-    failed, or that was never fetched, does not load."""
+    partition to the raw archive; loads year → edition → its ArchivedPages (a page, or API answers in
+    the order they were asked). A year whose latest fetch failed, or that was never fetched, does not load."""
 
     festival_db: FestivalDatabase
 
@@ -29,7 +28,7 @@ class RawPagesIOManager(ConfigurableIOManager):
             for year_pages in obj.values():
                 partition_pages.store_year(cursor, organization_id=org_id, year_pages=year_pages, role=role)
 
-    def load_input(self, context: InputContext) -> dict[int, dict[int, ArchivedPage]]:
+    def load_input(self, context: InputContext) -> YearsPages:
         slug, role = festival_slug(context), _role(context)
         with self.festival_db.transaction() as cursor:
             return partition_pages.load_years(

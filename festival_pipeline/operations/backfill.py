@@ -34,7 +34,7 @@ from rich.text import Text
 
 from festival_pipeline.database import connection, outcomes, status_queries
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id, process_tags
-from festival_pipeline.groups import festival_group
+from festival_pipeline.groups import PAGE_KIND, festival_group
 from festival_pipeline.operations import SelectionError, festival_label, parse_years, partition_keys, resolve_festivals
 from festival_pipeline.operations.dagster_api import (
     AssetNode,
@@ -125,9 +125,6 @@ def contiguous_ranges(keys: list[str], all_keys: list[str]) -> list[tuple[str, s
         else:
             ranges.append([key, key])
     return [(start, end) for start, end in ranges]
-
-
-PAGE_KIND = "html"  # the page assets: the ones that fetch
 
 
 def festival_asset_keys(nodes: list[AssetNode], festival: Festival,

@@ -43,6 +43,7 @@ class StatusRow:
     person_id_rate: float | None = None
     last_materialized: str | None = None
     stale: bool | None = None
+    imdb_source: str | None = None  # IMDb's side from its GraphQL API (graphql) or its event page (pages)
     run_id: str | None = None
 
 
@@ -63,7 +64,8 @@ def _row(festival: Festival, state: EditionState) -> StatusRow:
         rows_match=(state.rows_written == listed) if state.has_ceremony and listed is not None else None,
         winners=state.winners if state.has_ceremony else None,
         categories=state.categories if state.has_ceremony else None,
-        last_materialized=state.updated_at.isoformat(), stale=state.stale, run_id=state.run_id, **rates,
+        last_materialized=state.updated_at.isoformat(), stale=state.stale, imdb_source=state.imdb_source,
+        run_id=state.run_id, **rates,
     )
 
 
@@ -114,12 +116,13 @@ def to_table(rows: list[StatusRow]) -> Table:
     """The human view: one line per edition; errors are listed under the table, not in it.
 
     rows = nominations written / listed by the source; match, films, people = the share of
-    nominations matched to IMDb, of films and of people with IMDb ids.
+    nominations matched to IMDb, of films and of people with IMDb ids; imdb = what served IMDb's
+    side (its GraphQL API, or its event pages).
     """
     table = Table(title="festival-pipeline status", box=box.SIMPLE_HEAD)
     for name, justify in (("festival", "left"), ("year", "right"), ("ed.", "right"), ("status", "left"),
                           ("rows", "right"), ("match", "right"), ("films", "right"), ("people", "right"),
-                          ("materialized (UTC)", "left"), ("stale", "left")):
+                          ("imdb", "left"), ("materialized (UTC)", "left"), ("stale", "left")):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in rows:
         style = STATUS_STYLES.get(row.status, "")
@@ -127,7 +130,7 @@ def to_table(rows: list[StatusRow]) -> Table:
             row.festival, str(row.year), "" if row.edition is None else str(row.edition),
             f"[{style}]{row.status}[/{style}]" if style else row.status, _rows_cell(row),
             _rate(row.nomination_match_rate), _rate(row.film_id_rate), _rate(row.person_id_rate),
-            _timestamp(row.last_materialized), "[yellow]stale[/yellow]" if row.stale else "",
+            row.imdb_source or "", _timestamp(row.last_materialized), "[yellow]stale[/yellow]" if row.stale else "",
         )
     return table
 

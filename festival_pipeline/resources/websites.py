@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
@@ -17,7 +19,15 @@ from festival_pipeline.sources import (
     ZyteSettings,
     process_fetchers,
 )
-from festival_pipeline.sources.settings import DEFAULT_CRAWLBASE_API_URL, DEFAULT_USER_AGENT, DEFAULT_ZYTE_API_URL
+from festival_pipeline.sources.imdb_api import ImdbApiClient
+from festival_pipeline.sources.imdb_editions import ImdbUrls
+from festival_pipeline.sources.settings import (
+    DEFAULT_CRAWLBASE_API_URL,
+    DEFAULT_IMDB_GRAPHQL_URL,
+    DEFAULT_USER_AGENT,
+    DEFAULT_ZYTE_API_URL,
+    GraphQLSettings,
+)
 
 
 def _host_rates(spec: str) -> dict[str, float]:
@@ -34,12 +44,33 @@ def _host_rates(spec: str) -> dict[str, float]:
     return rates
 
 
+def _headers(spec: str) -> dict[str, str]:
+    """`{"Origin": "https://m.imdb.com"}` (a JSON object of strings) → headers."""
+    if not spec.strip():
+        return {}
+    try:
+        headers = json.loads(spec)
+    except ValueError as exc:
+        raise settings.ConfigurationError(f"IMDB_GRAPHQL_HEADERS must be a JSON object of header names and values "
+                                          f"({exc})") from None
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise settings.ConfigurationError('IMDB_GRAPHQL_HEADERS must be a JSON object of strings, e.g. '
+                                          '{"Origin": "https://www.imdb.com"}')
+    return headers
+
+
 class SourceWebsites(ConfigurableResource):
     """oscars.org and IMDb (or the simulator standing in for them): where they are, how politely
-    they are fetched, and by which fetcher (README "When a site blocks you")."""
+    they are fetched, by which fetcher, and whether IMDb is read from its GraphQL API or its event
+    pages (README "Sources")."""
 
     oscars_base_url: str = settings.DEFAULT_OSCARS_BASE_URL
     imdb_base_url: str = settings.DEFAULT_IMDB_BASE_URL
+    imdb_source: str = Field(default="auto", description="auto (the API, then the pages when it refuses) | "
+                                                         "graphql | pages")
+    imdb_graphql_url: str = DEFAULT_IMDB_GRAPHQL_URL
+    imdb_graphql_headers: str = Field(default="", description="A JSON object of headers sent to the API instead of "
+                                                              "(or, with an empty value, without) the defaults.")
     # politeness and transport
     user_agent: str = DEFAULT_USER_AGENT
     requests_per_second: float = Field(default=1.0, description="Per host, whatever the fetcher; 0 = unlimited.")
@@ -85,6 +116,8 @@ class SourceWebsites(ConfigurableResource):
                 zyte=ZyteSettings(api_key=self.zyte_api_key, api_url=self.zyte_api_url),
                 crawlbase=CrawlbaseSettings(token=self.crawlbase_token, js_token=self.crawlbase_js_token,
                                             api_url=self.crawlbase_api_url),
+                graphql=GraphQLSettings(url=self.imdb_graphql_url, headers=_headers(self.imdb_graphql_headers),
+                                        source=self.imdb_source),  # type: ignore[arg-type]
             )
         except ValueError as exc:
             raise settings.ConfigurationError(f"invalid fetcher settings: {exc}") from None
@@ -100,15 +133,16 @@ class SourceWebsites(ConfigurableResource):
         self._pace_database_url = festival_db.start()
         return self.fetchers().for_site(site)
 
+    def imdb_api(self, festival_db: FestivalDatabase) -> ImdbApiClient:
+        """IMDb's GraphQL API client, paced like `fetcher_for`'s fetchers."""
+        self._pace_database_url = festival_db.start()
+        return self.fetchers().imdb_api()
+
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         self.fetchers().close()  # the step's browser, if one was started
 
     def oscars_ceremony_url(self, year: int) -> str:
         return f"{self.oscars_base_url.rstrip('/')}/oscars/ceremonies/{year}"
 
-    def imdb_edition_url(self, event_id: str, year: int, instance: int) -> str:
-        return f"{self.imdb_base_url.rstrip('/')}/event/{event_id}/{year}/{instance}/"
-
-    def imdb_event_url(self, event_id: str) -> str:
-        """The event's own URL: IMDb redirects it to the latest edition, whose page lists every edition."""
-        return f"{self.imdb_base_url.rstrip('/')}/event/{event_id}/"
+    def imdb_urls(self) -> ImdbUrls:
+        return ImdbUrls(self.imdb_base_url)

@@ -23,16 +23,11 @@ import yaml
 
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.connection import DatabaseSettings
+from festival_pipeline.pools import SITE_POOLS
 from festival_pipeline.settings import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
-# the per-site pools (the `pool=` of the page assets) and their limit: two fetching steps per site
-# across all runs. Their requests share the site's pace (sources/rate_limit.py, kept in the festival
-# database), so a second step never makes a site busier; it lets the next festival's run start
-# fetching while the last one finishes, instead of leaving the site idle while a run worker and a
-# step start (about 7 s per festival with a limit of 1: benchmarks/README.md).
-SITE_POOLS = {"oscars.org": 2, "imdb.com": 2}
 POOLS_MARKER = ".site_pools_created"
 POSTGRES_STORAGE = {"storage": {"postgres": {"postgres_url": {"env": PG_URL_VARIABLE}}}}
 

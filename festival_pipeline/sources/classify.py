@@ -18,13 +18,14 @@ from festival_pipeline.sources.errors import (
 
 
 def classify_response(
-    url: str, status: int, body: bytes, headers: Mapping[str, str], *, attempts: int, via: str = ""
+    url: str, status: int, body: bytes, headers: Mapping[str, str], *, attempts: int, via: str = "",
+    method: str = "GET",
 ) -> FetchError | None:
     """None for a real page, else the error describing the final response.
 
     ``via`` names the fetcher in the message when it is not the plain client (" via Zyte API").
     """
-    where = f"GET {url}{via} -> {status}"
+    where = f"{method} {url}{via} -> {status}"
     tries = f"after {attempts} attempt(s)"
 
     def error(cls: type[FetchError], why: str) -> FetchError:

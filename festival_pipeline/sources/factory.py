@@ -16,13 +16,15 @@ from festival_pipeline.sources.browser import BrowserFetcher
 from festival_pipeline.sources.crawlbase import CrawlbaseFetcher
 from festival_pipeline.sources.direct import DirectFetcher
 from festival_pipeline.sources.fetcher import Fetcher
+from festival_pipeline.sources.imdb_api import ImdbApiClient
 from festival_pipeline.sources.rate_limit import shared_limiter
 from festival_pipeline.sources.settings import FetcherSettings
 from festival_pipeline.sources.zyte import ZyteFetcher
 
 
 class Fetchers:
-    """The fetcher of each site (``for_site("oscars")``, ``for_site("imdb")``), built on first use.
+    """The fetcher of each site (``for_site("oscars")``, ``for_site("imdb")``) and IMDb's API client
+    (``imdb_api()``), built on first use.
 
     Raises ``FetcherConfigurationError`` when a site's fetcher lacks what it needs (a key, a token).
     Thread-safe.
@@ -34,6 +36,7 @@ class Fetchers:
         self._built: dict[tuple[str, bool], Fetcher] = {}
         self._direct: DirectFetcher | None = None
         self._browser: BrowserFetcher | None = None
+        self._api: ImdbApiClient | None = None
         self._lock = threading.Lock()
 
     def for_site(self, site: str) -> Fetcher:
@@ -45,12 +48,19 @@ class Fetchers:
                 fetcher = self._built[(kind, render)] = self._build(kind, render)
             return fetcher
 
+    def imdb_api(self) -> ImdbApiClient:
+        """The client of IMDb's GraphQL API (its host keeps its own pace in the shared limiter)."""
+        with self._lock:
+            if self._api is None:
+                self._api = ImdbApiClient(self.settings.graphql, self.settings.http, limiter=self._limiter)
+            return self._api
+
     def close(self) -> None:
         """Close every fetcher built (and so the browser); the object can build afresh afterwards."""
         with self._lock:
             built, self._built = list(self._built.values()), {}
-            shared = [f for f in (self._direct, self._browser) if f is not None]
-            self._direct = self._browser = None
+            shared = [f for f in (self._direct, self._browser, self._api) if f is not None]
+            self._direct = self._browser = self._api = None
         for fetcher in (*built, *shared):
             fetcher.close()
 

@@ -19,9 +19,21 @@ from urllib.parse import urlsplit
 DEFAULT_USER_AGENT = "festival-pipeline/0.1 (+https://github.com/festival-pipeline)"
 DEFAULT_ZYTE_API_URL = "https://api.zyte.com/v1/extract"
 DEFAULT_CRAWLBASE_API_URL = "https://api.crawlbase.com/"
+DEFAULT_IMDB_GRAPHQL_URL = "https://api.graphql.imdb.com/"
+# what IMDb's own pages send to the API (public reports of 2026-07/08: without the client name and an
+# imdb.com Origin or Referer it answers 403); User-Agent and Accept-Language are every fetcher's
+DEFAULT_IMDB_GRAPHQL_HEADERS: Mapping[str, str] = {
+    "x-imdb-client-name": "imdb-web-next",
+    "Origin": "https://www.imdb.com",
+    "Referer": "https://www.imdb.com/",
+    "Accept": "application/graphql-response+json, application/json",
+    "Content-Type": "application/json",
+}
 MEGABYTE = 1024 * 1024
 
 FetcherKind = Literal["auto", "direct", "browser", "zyte", "crawlbase"]
+ImdbSourceKind = Literal["auto", "graphql", "pages"]
+IMDB_SOURCES: tuple[str, ...] = ("auto", "graphql", "pages")
 FETCHER_KINDS: tuple[str, ...] = ("auto", "direct", "browser", "zyte", "crawlbase")
 SITES: tuple[str, ...] = ("oscars", "imdb")  # oscars.org and IMDb
 
@@ -128,8 +140,30 @@ class CrawlbaseSettings:
 
 
 @dataclass(frozen=True)
+class GraphQLSettings:
+    """IMDb's GraphQL API: where it is, the headers sent (``headers`` override the defaults, a name
+    given an empty value drops it), and which IMDb source the pipeline reads.
+
+    ``source``: ``auto`` = the API, and the event pages when the API refuses; ``graphql`` = the API
+    only; ``pages`` = the event pages only (through the configured fetcher).
+    """
+
+    url: str = DEFAULT_IMDB_GRAPHQL_URL
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_IMDB_GRAPHQL_HEADERS), hash=False)
+    source: ImdbSourceKind = "auto"
+
+    def __post_init__(self) -> None:
+        _require(_http_url(self.url), f"the GraphQL URL must be an http(s) URL, got {self.url!r}")
+        source = str(self.source).strip().lower()
+        _require(source in IMDB_SOURCES, f"the IMDb source must be one of {', '.join(IMDB_SOURCES)}, got {source!r}")
+        object.__setattr__(self, "source", source)
+        merged = {**DEFAULT_IMDB_GRAPHQL_HEADERS, **dict(self.headers)}
+        object.__setattr__(self, "headers", {name: value for name, value in merged.items() if value})
+
+
+@dataclass(frozen=True)
 class FetcherSettings:
-    """Which fetcher gets each site's pages, and the settings of every fetcher.
+    """Which fetcher gets each site's pages, and the settings of every fetcher and of IMDb's API.
 
     ``default`` applies to every site; ``oscars`` / ``imdb`` override it for oscars.org / IMDb.
     ``render_sites`` lists the sites whose pages need JavaScript rendering by a service (Zyte's
@@ -144,6 +178,7 @@ class FetcherSettings:
     browser: BrowserSettings = field(default_factory=BrowserSettings)
     zyte: ZyteSettings = field(default_factory=ZyteSettings)
     crawlbase: CrawlbaseSettings = field(default_factory=CrawlbaseSettings)
+    graphql: GraphQLSettings = field(default_factory=GraphQLSettings)
 
     def __post_init__(self) -> None:
         for name in ("default", "oscars", "imdb"):
