@@ -248,11 +248,19 @@ def ephemeral_instance(festival_database_url: str, tmp_path: Path, monkeypatch: 
         yield instance
 
 
+def sites_env(sites_url: str) -> dict[str, str]:
+    """The environment that points the pipeline at `sites_url` for oscars.org, IMDb's pages and its API
+    (the simulator serves all three)."""
+    return {"OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url, "IMDB_GRAPHQL_URL": f"{sites_url}/graphql"}
+
+
 def pipeline_resources(sites_url: str, **sites_settings) -> dict:
-    """The code location's resources (from the environment), with both sites at `sites_url`."""
+    """The code location's resources (from the environment), with both sites and IMDb's GraphQL API at
+    `sites_url` (as the simulator serves them)."""
     from festival_pipeline import settings
     from festival_pipeline.resources import SourceWebsites
 
+    sites_settings = {"imdb_graphql_url": f"{sites_url}/graphql", **sites_settings}
     return {**settings.resources(), "sites": SourceWebsites(
         oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0, **sites_settings)}
 

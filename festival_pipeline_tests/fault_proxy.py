@@ -125,6 +125,11 @@ class Served:
     at: float  # time.monotonic() when the request arrived
 
 
+# what a client's request carries to the sites (the API's own headers included)
+FORWARDED_HEADERS = ("user-agent", "accept", "accept-language", "content-type", "x-imdb-client-name", "origin",
+                     "referer")
+
+
 class FaultProxy:
     """Forwards to `upstream`; `plan` may be replaced between runs (attempt counters reset with it)."""
 
@@ -180,10 +185,11 @@ class FaultProxy:
             self.served.append(Served(path, attempt, fault.label, time.monotonic()))
         return fault
 
-    def _upstream(self, path: str, headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+    def _upstream(self, path: str, headers: dict[str, str], method: str = "GET",
+                  body: bytes | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
         connection = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=self.upstream_timeout)
         try:
-            connection.request("GET", path, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             body = response.read()
             return response.status, response.getheaders(), body
@@ -228,6 +234,12 @@ class FaultProxy:
                 self.wfile.flush()
 
             def do_GET(self) -> None:
+                self._serve("GET")
+
+            def do_POST(self) -> None:  # IMDb's GraphQL API (POST /graphql)
+                self._serve("POST", self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def _serve(self, method: str, request_body: bytes | None = None) -> None:
                 fault = proxy._decide(self.path)
                 if fault.kind == "reset":
                     self._reset()
@@ -240,9 +252,8 @@ class FaultProxy:
                     return
                 if fault.kind == "slow":
                     time.sleep(fault.seconds)
-                forwarded = {k: v for k, v in self.headers.items() if k.lower() in ("user-agent", "accept",
-                                                                                    "accept-language")}
-                code, headers, body = proxy._upstream(self.path, forwarded)
+                forwarded = {k: v for k, v in self.headers.items() if k.lower() in FORWARDED_HEADERS}
+                code, headers, body = proxy._upstream(self.path, forwarded, method, request_body)
                 if fault.kind == "truncate":
                     cut = body[: int(len(body) * fault.fraction)]
                     self._send(code, headers, cut, content_length=len(body), close=True)

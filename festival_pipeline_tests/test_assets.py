@@ -68,9 +68,10 @@ def test_the_page_asset_archives_each_year_and_returns_it_by_year(festival_datab
     (output,) = [event for event in events if isinstance(event, Output)]
     assert set(output.value) == {2024}
     year_pages: YearPages = output.value[2024]
-    assert year_pages.pages[1].url.endswith("/oscars/ceremonies/2024")
-    assert "96th Academy Awards" in year_pages.pages[1].text
-    assert count(festival_database_url, "SELECT count(*) FROM raw_pages WHERE url = %s", year_pages.pages[1].url) == 1
+    (page,) = year_pages.pages[1]
+    assert page.url.endswith("/oscars/ceremonies/2024")
+    assert "96th Academy Awards" in page.text
+    assert count(festival_database_url, "SELECT count(*) FROM raw_pages WHERE url = %s", page.url) == 1
 
 
 def test_a_year_that_fails_is_named_and_the_good_years_are_reported_materialized(

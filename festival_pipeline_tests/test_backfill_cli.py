@@ -30,7 +30,8 @@ from festival_pipeline.operations.backfill import (
     plan,
 )
 from festival_pipeline.operations.dagster_api import AssetNode
-from festival_pipeline.runtime.instance_home import SITE_POOLS
+from festival_pipeline.pools import IMDB_API_POOL, IMDB_PAGES_POOL, OSCARS_POOL
+from festival_pipeline_tests.conftest import sites_env
 from festival_pipeline_tests.fault_proxy import by_path, transform
 
 pytestmark = pytest.mark.timeout(600)
@@ -42,7 +43,7 @@ NOMINATIONS = AssetKey(["oscars", "festival_nominations"])
 
 def run_cli(sites_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed command, with the environment the fixtures prepared (database, homes) and the sites."""
-    env = {**os.environ, "OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url,
+    env = {**os.environ, **sites_env(sites_url),
            "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
     return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=540)
 
@@ -154,7 +155,7 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str
 ) -> None:
     # an operator's own limit of a site pool is kept by every later command
-    dagster_instance.event_log_storage.set_concurrency_slots("imdb.com", 3)
+    dagster_instance.event_log_storage.set_concurrency_slots(IMDB_PAGES_POOL, 3)
     result = run_cli(simulator_url, "backfill", "oscars", "--years", "2023-2024")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert outcomes(festival_database_url, "academy-awards") == {2023: ["complete"], 2024: ["complete"]}
@@ -172,8 +173,10 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
         assert dagster_instance.get_materialized_partitions(key) == {"2023", "2024"}, key
 
     # the site pools, created before any run (not on first use, which races), two slots unless changed
-    oscars_org, imdb = (dagster_instance.event_log_storage.get_concurrency_info(pool) for pool in SITE_POOLS)
+    oscars_org, imdb, imdb_api = (dagster_instance.event_log_storage.get_concurrency_info(pool)
+                                  for pool in (OSCARS_POOL, IMDB_PAGES_POOL, IMDB_API_POOL))
     assert (oscars_org.slot_count, oscars_org.using_default_limit) == (2, False)
+    assert (imdb_api.slot_count, imdb_api.using_default_limit) == (2, False)
     assert imdb.slot_count == 3
 
     # the summary: one line per year with its status, then the verdict naming the backfill

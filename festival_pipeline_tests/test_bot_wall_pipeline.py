@@ -37,10 +37,12 @@ def walled_url() -> Iterator[str]:
 
 
 def ways_through(url: str) -> dict[str, dict]:
+    pages = {"imdb_source": "pages"}  # both sites' pages through the wall (IMDb's API is not behind it)
     return {
-        "auto": {"fetcher": "auto", "browser_executable": CHROMIUM},
-        "zyte": {"fetcher": "zyte", "zyte_api_key": KEY, "zyte_api_url": f"{url}/__zyte/v1/extract"},
-        "crawlbase": {"fetcher": "crawlbase", "crawlbase_token": KEY, "crawlbase_api_url": f"{url}/__crawlbase/"},
+        "auto": {"fetcher": "auto", "browser_executable": CHROMIUM, **pages},
+        "zyte": {"fetcher": "zyte", "zyte_api_key": KEY, "zyte_api_url": f"{url}/__zyte/v1/extract", **pages},
+        "crawlbase": {"fetcher": "crawlbase", "crawlbase_token": KEY, "crawlbase_api_url": f"{url}/__crawlbase/",
+                      **pages},
     }
 
 

@@ -51,7 +51,8 @@ DRIVER = textwrap.dedent(
     instance = DagsterInstance.get()
     # the code location's resources from the environment (the test's database), both sites at the simulator
     resources = {**settings.resources(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0)}
+                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url,
+                                         imdb_graphql_url=f"{sites_url}/graphql", requests_per_second=0)}
     deadline = time.monotonic() + 60
     while not os.path.exists(start_file) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -256,4 +257,4 @@ def test_services_starting_together_on_a_new_database_all_find_the_pools(
     monkeypatch.setenv(instance_home.PG_URL_VARIABLE, environments[0].env[instance_home.PG_URL_VARIABLE])
     with DagsterInstance.from_config(str(environments[0].dagster_home)) as instance:
         storage = instance.event_log_storage
-        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [2, 2]
+        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [2, 2, 2]

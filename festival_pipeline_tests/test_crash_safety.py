@@ -11,7 +11,7 @@ environment). It wraps one function at run time - no product code is edited - in
   step reports its PostgreSQL backend pid and sleeps. The test checks the transaction is open
   (``idle in transaction``, the partition's advisory lock held, other sessions still see the old
   rows), then SIGKILLs the process group.
-* ``fetch``: ``page_store.fetch_and_archive`` is wrapped to sleep inside the oscars.org fetch step,
+* ``fetch``: ``page_store.PageStore.fetch`` is wrapped to sleep inside the oscars.org fetch step,
   i.e. while the run holds the only slot of the ``oscars.org`` pool.
 
 Previous rows come from the simulator's pre-ceremony pages (``pre_ceremony="2024"``: nominations
@@ -42,7 +42,7 @@ from festival_pipeline.database import connection
 from festival_pipeline.operations.status import festival_status
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
 from festival_pipeline.runtime.dead_runs import DeadRun, end_dead_runs, record_outcomes
-from festival_pipeline_tests.conftest import requires_shared, run_oscars
+from festival_pipeline_tests.conftest import requires_shared, run_oscars, sites_env
 
 pytestmark = pytest.mark.integration
 
@@ -80,15 +80,15 @@ DRIVER = textwrap.dedent(
 
         tables.write_year = write_then_pause  # the name write_and_record calls
     elif PAUSE_IN == "fetch":
-        real_fetch = page_store.fetch_and_archive
+        real_fetch = page_store.PageStore.fetch
 
-        def fetch_then_pause(client, festival_db, url, fetched_by):
-            stored = real_fetch(client, festival_db, url, fetched_by)
-            if "/oscars/ceremonies/" in url:
-                report(url=url)
-            return stored
+        def fetch_then_pause(self, fetch, **stored):
+            page = real_fetch(self, fetch, **stored)
+            if "/oscars/ceremonies/" in page.url:
+                report(url=page.url)
+            return page
 
-        page_store.fetch_and_archive = fetch_then_pause
+        page_store.PageStore.fetch = fetch_then_pause
 
 
     def oscars_job():
@@ -146,7 +146,7 @@ class Driver:
         self.marker = tmp_path / f"paused-{pause_in}.json"  # "none": a plain run, never pauses
         self.log = (tmp_path / f"driver-{pause_in}.log").open("w")
         env = {**os.environ, "CRASH_PAUSE_SECONDS": str(PAUSE_SECONDS), "CRASH_MARKER": str(self.marker),
-               "CRASH_PAUSE_IN": pause_in, "OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url}
+               "CRASH_PAUSE_IN": pause_in, **sites_env(sites_url)}
         self.process = subprocess.Popen(
             [sys.executable, str(script), PARTITION],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -270,7 +270,7 @@ def test_kill_9_inside_a_pool_step_the_next_backfill_ends_the_run_frees_its_slot
     assert partition_rows(festival_database_url, int(PARTITION)) == before
 
     # the next `festival-pipeline backfill` ends the dead run, frees its slot and completes by itself
-    env = {**os.environ, "OSCARS_BASE_URL": simulator_url, "IMDB_BASE_URL": simulator_url}
+    env = {**os.environ, **sites_env(simulator_url)}
     rerun = subprocess.run([CLI, "backfill", "oscars", "--years", PARTITION], env=env, capture_output=True,
                            text=True, timeout=RERUN_TIMEOUT)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]

@@ -31,7 +31,7 @@ from festival_pipeline.executor import PID_TAG
 from festival_pipeline.operations.backfill import backfill_partitions, plan
 from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
-from festival_pipeline_tests.conftest import create_database, free_port
+from festival_pipeline_tests.conftest import create_database, free_port, sites_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
@@ -43,7 +43,7 @@ WRITE_STEP = "oscars_festival_tables"
 
 def environment(database_url: str, home: Path, sites_url: str) -> dict[str, str]:
     return {**os.environ, "FESTIVAL_DATABASE_URL": database_url, "FESTIVAL_PIPELINE_HOME": str(home),
-            "OSCARS_BASE_URL": sites_url, "IMDB_BASE_URL": sites_url,
+            **sites_env(sites_url),
             # slow enough that a kill lands inside a fetch step: 15 years at 4 pages/s per site
             "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "4"}
 

@@ -372,13 +372,13 @@ def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
 
 
 def test_compose_instance_gives_each_site_two_slots(docker_instance) -> None:
-    """The page assets' pools (oscars.org, imdb.com) come up with two slots each, shared by all runs
-    (their requests share one pace per site through the festival database)."""
+    """The fetching assets' pools (oscars.org, and IMDb's pages or API) come up with two slots each,
+    shared by all runs (their requests share one pace per host through the festival database)."""
     pools = {asset.op.pool for asset in defs.assets if isinstance(asset, AssetsDefinition)} - {None}
-    assert pools == {"oscars.org", "imdb.com"} == set(instance_home.SITE_POOLS)  # the ones prepare() creates
+    assert len(pools) == 2 and pools <= set(instance_home.SITE_POOLS)  # prepare() creates every one of them
     assert docker_instance.get_concurrency_config().pool_config.default_pool_limit == 2
     storage = docker_instance.event_log_storage
-    for pool in pools:
+    for pool in instance_home.SITE_POOLS:
         storage.initialize_concurrency_limit_to_default(pool)  # what a run's first step in the pool does
         assert storage.get_concurrency_info(pool).slot_count == instance_home.SITE_POOLS[pool] == 2
 

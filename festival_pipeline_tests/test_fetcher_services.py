@@ -5,6 +5,7 @@ counted under the page's host, and keys never in logs, errors, pages or the arch
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
@@ -16,7 +17,6 @@ import pytest
 from festival_pipeline.database import connection
 from festival_pipeline.database.archive import FetchContext
 from festival_pipeline.resources import FestivalDatabase
-from festival_pipeline.sources import page_store
 from festival_pipeline.sources.auto import AutoFetcher
 from festival_pipeline.sources.browser import BrowserFetcher
 from festival_pipeline.sources.crawlbase import CrawlbaseFetcher
@@ -32,6 +32,7 @@ from festival_pipeline.sources.errors import (
     ServiceLimited,
     ServiceRejected,
 )
+from festival_pipeline.sources.page_store import PageStore
 from festival_pipeline.sources.settings import BrowserSettings, CrawlbaseSettings, HttpSettings, ZyteSettings
 from festival_pipeline.sources.zyte import ZyteFetcher
 from festival_pipeline_tests.scripted_server import (  # noqa: F401 - scripted_server_fixture is `server`
@@ -285,8 +286,8 @@ def test_keys_never_reach_logs_errors_pages_or_the_archive(
     # successes, archived as the pipeline does
     server.script("/v1/extract", reply(200, zyte_answer()))
     server.script("/crawl/", reply(200, PAGE, crawled()))
-    festival_db = FestivalDatabase(database_url=festival_database_url)
-    stored = [page_store.fetch_and_archive(fetcher, festival_db, PAGE_URL, FetchContext()) for fetcher in fetchers]
+    store = PageStore(FestivalDatabase(database_url=festival_database_url).transaction, FetchContext())
+    stored = [store.fetch(functools.partial(fetcher.fetch, PAGE_URL)) for fetcher in fetchers]
     with connection.transaction(festival_database_url) as cursor:
         cursor.execute("SELECT url, headers::text, fetcher FROM raw_pages ORDER BY id")
         rows = cursor.fetchall()

@@ -48,14 +48,21 @@ def sites_url(request: pytest.FixtureRequest, recorded_sites_url: str) -> str:
     return request.getfixturevalue("simulator_url")
 
 
-def test_partition_2024_writes_the_ceremony(ephemeral_instance, festival_database_url: str, sites_url: str) -> None:
+def test_partition_2024_writes_the_ceremony(ephemeral_instance, festival_database_url: str, sites_url: str,
+                                            recorded_sites_url: str) -> None:
     result = run_oscars(ephemeral_instance, sites_url, "2024")
     assert result.success
     ceremony = ceremony_row(festival_database_url, 2024)
     assert ceremony["ceremony_number"] == 96
     assert ceremony["edition"] == 1
     assert ceremony["data_source"] == "oscars.org+imdb"
-    assert ceremony["source_urls"] == [f"{sites_url}/oscars/ceremonies/2024", f"{sites_url}/event/ev0000003/2024/1/"]
+    # IMDb's side from its GraphQL API where it answers (the simulator), else from the event page
+    # (the recorded sites serve pages only: the API is refused and auto reads the page)
+    imdb_source = ceremony["source_metadata"]["imdb_source"]
+    assert imdb_source == ("pages" if sites_url == recorded_sites_url else "graphql")
+    imdb_url = {"pages": f"{sites_url}/event/ev0000003/2024/1/",
+                "graphql": f"{sites_url}/graphql#EditionAwards?edition=ee0184841&first=250"}[imdb_source]
+    assert ceremony["source_urls"] == [f"{sites_url}/oscars/ceremonies/2024", imdb_url]
     rows = nomination_rows(festival_database_url, 2024)
     best_picture = [r for r in rows if r[3] == "Oscar" and r[4] == "Best Picture"]
     assert len(best_picture) == 10

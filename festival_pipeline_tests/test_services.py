@@ -24,7 +24,7 @@ from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
 from festival_pipeline.runtime.services import wait_for_webserver
 from festival_pipeline.sources.rate_limit import PACE_SCHEMA, pace_table
-from festival_pipeline_tests.conftest import create_database, free_port, stop_on_sigterm
+from festival_pipeline_tests.conftest import create_database, free_port, sites_env, stop_on_sigterm
 from festival_pipeline_tests.fault_proxy import FaultProxy
 from festival_pipeline_tests.scripted_server import assert_paced
 
@@ -72,7 +72,7 @@ def test_three_services_on_one_postgresql_run_two_backfills_at_one_pace_per_site
     home = tmp_path / "home"
     sites = FaultProxy(simulator_url)  # records when each request arrives
     env = {**os.environ, "FESTIVAL_DATABASE_URL": url, "FESTIVAL_PIPELINE_HOME": str(home),
-           "OSCARS_BASE_URL": sites.url, "IMDB_BASE_URL": sites.url,
+           **sites_env(sites.url),
            # fast enough for a test, slow enough that the two IMDb fetch steps overlap
            "FESTIVAL_HTTP_REQUESTS_PER_SECOND": str(RATE)}
     code_port, web_port = free_port(), free_port()
@@ -107,8 +107,9 @@ def test_three_services_on_one_postgresql_run_two_backfills_at_one_pace_per_site
         assert sorted(cannes) == [2020, 2021, 2022, 2023, 2024] and min(cannes.values()) > 0
 
         assert {step.split(":")[1] for _, _, step in step_windows(instance, IMDB_FETCH_STEPS)} == IMDB_FETCH_STEPS
-        # IMDb asked at RATE in all, whichever run's step asked
-        imdb = [served.at for served in sites.served if served.path.startswith("/event/")]
+        # IMDb (its API: the one host the simulator serves it on here) asked at RATE in all, whichever
+        # run's step asked
+        imdb = [served.at for served in sites.served if served.path == "/graphql"]
         assert len(imdb) >= 10
         assert_paced(imdb, 1 / RATE)
         with connection.transaction(url) as cursor:  # the pace every step shared

@@ -29,7 +29,14 @@ import pytest
 import requests
 
 from festival_pipeline.database.embedded import RunningServer
-from festival_pipeline_tests.conftest import PROJECT_ROOT, SHARED, create_database, free_port, requires_shared
+from festival_pipeline_tests.conftest import (
+    PROJECT_ROOT,
+    SHARED,
+    create_database,
+    free_port,
+    requires_shared,
+    sites_env,
+)
 
 CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 STARTUP_TIMEOUT = 180  # seconds: the webserver loads the code location, the daemon heartbeats
@@ -176,7 +183,7 @@ def dagster_ui(pg_server: RunningServer, tmp_path_factory: pytest.TempPathFactor
         env = {key: value for key, value in os.environ.items()
                if key not in ("DAGSTER_HOME", "FESTIVAL_DAGSTER_DATABASE_URL", "FESTIVAL_DAGSTER_PG_URL")}
         env.update(FESTIVAL_DATABASE_URL=database_url, FESTIVAL_PIPELINE_HOME=str(home),
-                   OSCARS_BASE_URL=simulator_url, IMDB_BASE_URL=simulator_url,
+                   **sites_env(simulator_url),
                    FESTIVAL_HTTP_REQUESTS_PER_SECOND="0", PYTHONUNBUFFERED="1")
         port = free_port()
         ui = DagsterUI(url=f"http://127.0.0.1:{port}", simulator_url=simulator_url, database_url=database_url,
