@@ -260,9 +260,9 @@ def pipeline_resources(sites_url: str, **sites_settings) -> dict:
     from festival_pipeline import settings
     from festival_pipeline.resources import SourceWebsites
 
-    sites_settings = {"imdb_graphql_url": f"{sites_url}/graphql", **sites_settings}
+    sites_settings = {"imdb_graphql_url": f"{sites_url}/graphql", "requests_per_second": 0, **sites_settings}
     return {**settings.resources(), "sites": SourceWebsites(
-        oscars_base_url=sites_url, imdb_base_url=sites_url, requests_per_second=0, **sites_settings)}
+        oscars_base_url=sites_url, imdb_base_url=sites_url, **sites_settings)}
 
 
 def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True,
