@@ -16,6 +16,7 @@ from festival_pipeline.assets.festivals import build_festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.assets.oscars import IMDB_PAGE, OSCARS_ORG_PAGE, oscars_assets
 from festival_pipeline.database import connection
+from festival_pipeline.operations.status import festival_status
 from festival_pipeline.registry import festival
 from festival_pipeline_tests.conftest import (
     SHARED,
@@ -151,6 +152,8 @@ def test_auto_reads_the_pages_when_the_api_refuses_and_says_so(
     metadata = page_metadata(ephemeral_instance, AssetKey(["cannes", "imdb_edition_pages"]), "2024")
     assert metadata["source"] == "pages (the API refused: 403 Forbidden)"
     assert ceremony_sources(festival_database_url) == {("cannes", 2024, 1): "pages"}
+    (row,) = festival_status(festival_database_url, festival("cannes"), [2024])
+    assert (row.status, row.imdb_source) == ("complete", "pages")  # `festival-pipeline status` names it
 
     # IMDB_SOURCE=graphql never falls back: the year fails, naming the refusal and what to set
     result = run_festival(ephemeral_instance, simulator_url, "venice", "2024", raise_on_error=False,
