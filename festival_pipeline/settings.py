@@ -1,10 +1,10 @@
 """Every setting the pipeline reads from the environment, in one place.
 
-Nothing else in festival_pipeline reads `os.environ`: resources are plain config fields
-(`festival_pipeline.resources`), filled here from the environment when the code location loads;
-secrets (database URLs with passwords, API keys) become `dagster.EnvVar`s, so Dagster resolves them in
-the process that uses them and never shows or stores their values. README "Environment variables"
-lists every variable.
+This module is a leaf: it imports nothing of the project. Resources are plain config fields
+(`festival_pipeline.resources`), filled from what these functions read when the code location loads
+(`definitions.py` assembles them); secrets (database URLs with passwords, API keys) become
+`dagster.EnvVar`s, so Dagster resolves them in the process that uses them and never shows or stores
+their values. README "Environment variables" lists every variable.
 """
 
 from __future__ import annotations
@@ -153,33 +153,3 @@ def imdb_source(environ: Mapping[str, str] | None = None) -> str:
     """IMDB_SOURCE (auto, graphql or pages; default auto): the asset definitions' pools depend on it."""
     raw = _get(_environ(environ), "IMDB_SOURCE")
     return "auto" if raw is None else _choice("IMDB_SOURCE", raw)
-
-
-def resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The resources of the code location, configured from the environment."""
-    from dagster import EnvVar
-
-    from festival_pipeline.io_managers import (
-        FestivalTablesIOManager,
-        ParsedCeremoniesIOManager,
-        ProfilesIOManager,
-        RawPagesIOManager,
-    )
-    from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-
-    env = _environ(environ)
-    database = database_settings(env)
-    festival_db = FestivalDatabase(
-        # a URL holds a password: Dagster resolves the variable where it is used and never shows it
-        database_url=EnvVar("FESTIVAL_DATABASE_URL") if database.festival_url else None,
-        pipeline_home=str(database.home),
-        embedded_port=database.embedded_port,
-    )
-    return {
-        "festival_db": festival_db,
-        "sites": SourceWebsites(**websites_config(env)),
-        "raw_pages_io_manager": RawPagesIOManager(festival_db=festival_db),
-        "parsed_ceremonies_io_manager": ParsedCeremoniesIOManager(festival_db=festival_db),
-        "festival_tables_io_manager": FestivalTablesIOManager(festival_db=festival_db),
-        "profiles_io_manager": ProfilesIOManager(festival_db=festival_db),
-    }

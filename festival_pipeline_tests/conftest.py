@@ -257,12 +257,13 @@ def sites_env(sites_url: str) -> dict[str, str]:
 def pipeline_resources(sites_url: str, **sites_settings) -> dict:
     """The code location's resources (from the environment), with both sites and IMDb's GraphQL API at
     `sites_url` (as the simulator serves them)."""
-    from festival_pipeline import settings
+    from festival_pipeline.definitions import code_location_resources
     from festival_pipeline.resources import SourceWebsites
 
+    resources = code_location_resources()
     sites_settings = {"imdb_graphql_url": f"{sites_url}/graphql", "requests_per_second": 0, **sites_settings}
-    return {**settings.resources(), "sites": SourceWebsites(
-        oscars_base_url=sites_url, imdb_base_url=sites_url, **sites_settings)}
+    return {**resources, "sites": SourceWebsites(festival_db=resources["festival_db"], oscars_base_url=sites_url,
+                                                 imdb_base_url=sites_url, **sites_settings)}
 
 
 def run_oscars(instance, sites_url: str, first: str, last: str | None = None, raise_on_error: bool = True,

@@ -61,8 +61,10 @@ def count(url: str, sql: str, *params: object) -> int:
 
 def test_the_page_asset_archives_each_year_and_returns_it_by_year(festival_database_url, recorded_sites_url):
     context = build_asset_context(partition_key_range=PartitionKeyRange("2024", "2024"))
-    events = list(oscars_org_ceremony_page(context, festival_db=FestivalDatabase(database_url=festival_database_url),
-                                           sites=SourceWebsites(oscars_base_url=recorded_sites_url,
+    festival_db = FestivalDatabase(database_url=festival_database_url)
+    events = list(oscars_org_ceremony_page(context, festival_db=festival_db,
+                                           sites=SourceWebsites(festival_db=festival_db,
+                                                                oscars_base_url=recorded_sites_url,
                                                                 imdb_base_url=recorded_sites_url,
                                                                 requests_per_second=0)))
     (output,) = [event for event in events if isinstance(event, Output)]
@@ -79,9 +81,11 @@ def test_a_year_that_fails_is_named_and_the_good_years_are_reported_materialized
     # the recorded sites have 2024 and 2026 but no 2025: that year's fetch is a 404
     context = build_asset_context(partition_key_range=PartitionKeyRange("2024", "2026"))
     events = []
+    festival_db = FestivalDatabase(database_url=festival_database_url)
     with pytest.raises(Failure) as failure:
-        for event in oscars_org_ceremony_page(context, festival_db=FestivalDatabase(database_url=festival_database_url),
-                                              sites=SourceWebsites(oscars_base_url=recorded_sites_url,
+        for event in oscars_org_ceremony_page(context, festival_db=festival_db,
+                                              sites=SourceWebsites(festival_db=festival_db,
+                                                                   oscars_base_url=recorded_sites_url,
                                                                    imdb_base_url=recorded_sites_url,
                                                                    requests_per_second=0)):
             events.append(event)

@@ -18,9 +18,8 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus, Definitions, RunsFilter
 
-from festival_pipeline import settings
 from festival_pipeline.database import connection
-from festival_pipeline.definitions import defs
+from festival_pipeline.definitions import code_location_resources, defs
 from festival_pipeline.operations import SelectionError
 from festival_pipeline.operations.backfill import (
     BACKFILL_TAG,
@@ -185,7 +184,7 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
         result.stdout)
 
     # what a notebook user does next: the year's rows as a DataFrame
-    code_location = Definitions(assets=defs.assets, resources=settings.resources())
+    code_location = Definitions(assets=defs.assets, resources=code_location_resources())
     frame = code_location.load_asset_value(NOMINATIONS, partition_key="2024", instance=dagster_instance)
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == nominations(festival_database_url, "academy-awards", 2024)

@@ -44,15 +44,16 @@ DRIVER = textwrap.dedent(
 
     from dagster import DagsterInstance, materialize
 
-    from festival_pipeline import settings
     from festival_pipeline.assets.oscars import oscars_assets
+    from festival_pipeline.definitions import code_location_resources
     from festival_pipeline.resources import SourceWebsites
 
     instance = DagsterInstance.get()
     # the code location's resources from the environment (the test's database), both sites at the simulator
-    resources = {**settings.resources(),
-                 "sites": SourceWebsites(oscars_base_url=sites_url, imdb_base_url=sites_url,
-                                         imdb_graphql_url=f"{sites_url}/graphql", requests_per_second=0)}
+    resources = code_location_resources()
+    resources["sites"] = SourceWebsites(festival_db=resources["festival_db"], oscars_base_url=sites_url,
+                                        imdb_base_url=sites_url, imdb_graphql_url=f"{sites_url}/graphql",
+                                        requests_per_second=0)
     deadline = time.monotonic() + 60
     while not os.path.exists(start_file) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -55,7 +55,7 @@ DRIVER = textwrap.dedent(
     """
     import json, os, sys, time
 
-    import festival_pipeline.assets.tables as tables
+    import festival_pipeline.database.year_writes as year_writes
     import festival_pipeline.sources.page_store as page_store
 
     # this module is imported again in every step process (the job is reconstructed from this file),
@@ -69,7 +69,7 @@ DRIVER = textwrap.dedent(
         time.sleep(float(os.environ.get("CRASH_PAUSE_SECONDS", "90")))
 
     if PAUSE_IN == "write":
-        real_write_year = tables.write_year
+        real_write_year = year_writes.write_year
 
         def write_then_pause(cursor, slug, year, records, **kwargs):
             result = real_write_year(cursor, slug, year, records, **kwargs)
@@ -78,7 +78,7 @@ DRIVER = textwrap.dedent(
                    winners=sum(n.won for record in records for n in record.nominations))
             return result
 
-        tables.write_year = write_then_pause  # the name write_and_record calls
+        year_writes.write_year = write_then_pause  # the name write_and_record calls
     elif PAUSE_IN == "fetch":
         real_fetch = page_store.PageStore.fetch
 

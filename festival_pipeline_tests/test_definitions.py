@@ -8,10 +8,9 @@ import sys
 
 from dagster import AssetKey, Definitions, materialize
 
-from festival_pipeline import settings
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import connection
-from festival_pipeline.definitions import defs
+from festival_pipeline.definitions import code_location_resources, defs
 from festival_pipeline.executor import step_executor
 from festival_pipeline.jobs import festival_selection, job_name
 from festival_pipeline.registry import FESTIVALS
@@ -48,7 +47,7 @@ def test_dagster_cli_validates_the_workspace(tmp_path) -> None:
 
 
 def test_materializing_organizations_writes_every_festival(ephemeral_instance, festival_database_url: str) -> None:
-    resources = settings.resources()  # the code location's, from the environment the fixture set
+    resources = code_location_resources()  # the code location's, from the environment the fixture set
     for _ in range(2):  # twice: the upsert is idempotent
         result = materialize([festival_organizations], instance=ephemeral_instance, resources=resources)
         assert result.success

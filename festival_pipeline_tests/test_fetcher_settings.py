@@ -8,7 +8,7 @@ import os
 import pytest
 from dagster import EnvVar
 
-from festival_pipeline.resources import SourceWebsites
+from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 from festival_pipeline.settings import ConfigurationError, websites_config
 from festival_pipeline.sources.settings import (
     DEFAULT_CRAWLBASE_API_URL,
@@ -29,7 +29,7 @@ def fetcher_settings(environ: dict[str, str]):
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return SourceWebsites(**resolved).fetcher_settings()
+    return SourceWebsites(festival_db=FestivalDatabase(), **resolved).fetcher_settings()
 
 
 def test_secrets_are_environment_variables_not_values() -> None:

@@ -9,6 +9,7 @@ from typing import Generic, TypeVar
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetMaterialization,
@@ -31,22 +32,6 @@ from festival_pipeline.sources.page_store import PageStore
 
 BACKFILL_TAG = "dagster/backfill"
 ROOT_BACKFILL_TAG = "dagster/root_backfill_id"
-
-# the checks every parsed ceremony gets, before anything is written
-CEREMONY_CHECKS = (
-    ("has_categories_and_nominations", "The ceremony has categories and nominations, or the source lists "
-     "no awards for the edition at all (recorded as nothing to import)."),
-    ("every_category_has_a_nomination", "Every category has at least one nomination."),
-    ("every_category_has_a_winner", "Every category has a winner unless the ceremony is announced, not "
-     "awarded. Oscars only: festivals may list a selection without a winner."),
-    ("no_duplicate_nominations", "No nomination is listed twice."),
-    ("ids_well_formed", "Every IMDb id looks like tt…/nm…."),
-    ("imdb_match_rate_above_floor", "Enough oscars.org nominations matched to IMDb (Oscars only)."),
-    ("sites_agree_on_categories", "oscars.org and IMDb list the same competitive categories, so a page "
-     "that lost categories is not completed from the other site (Oscars only)."),
-)
-NON_BLOCKING_CHECKS = frozenset({"no_duplicate_nominations"})
-
 
 def partition_years(context: AssetExecutionContext) -> list[int]:
     """The years of this run: one for a single partition, many for a ranged backfill.
@@ -198,12 +183,12 @@ def page_store(context: AssetExecutionContext, festival_db: FestivalDatabase) ->
     return PageStore(festival_db.transaction, fetch_context(context))
 
 
-def imdb_reader(context: AssetExecutionContext, sites: SourceWebsites, festival_db: FestivalDatabase,
-                event_id: str, store: PageStore) -> ImdbEventReader:
+def imdb_reader(context: AssetExecutionContext, sites: SourceWebsites, event_id: str,
+                store: PageStore) -> ImdbEventReader:
     """The IMDb event's edition list (read now) and editions, from the source IMDB_SOURCE names."""
     return ImdbEventReader(
-        event_id, source=sites.fetcher_settings().graphql.source, api=sites.imdb_api(festival_db),
-        pages=lambda: sites.fetcher_for("imdb", festival_db), urls=sites.imdb_urls(), store=store,
+        event_id, source=sites.fetcher_settings().graphql.source, api=sites.imdb_api(),
+        pages=lambda: sites.fetcher_for("imdb"), urls=sites.imdb_urls(), store=store,
         warn=context.log.warning)
 
 
@@ -211,10 +196,16 @@ def year_served_by(reader: ImdbEventReader, year: int) -> dict[int, ServedBy]:
     return {instance: served for (y, instance), served in reader.served_by.items() if y == year}
 
 
+def ceremony_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    """The parse asset's checks: one per rule of `rules.CEREMONY_RULES`, blocking as the rule says."""
+    return [AssetCheckSpec(rule.name, asset=asset_key, description=rule.description, blocking=rule.blocking)
+            for rule in rules.CEREMONY_RULES]
+
+
 def check_results(asset_key: AssetKey, per_edition: dict[str, list[rules.RuleOutcome]]) -> list[AssetCheckResult]:
     """One result per rule over the run's editions; failing editions are named in metadata."""
     results = []
-    for name, _ in CEREMONY_CHECKS:
+    for name in (rule.name for rule in rules.CEREMONY_RULES):
         failing = {p: o for p, outs in per_edition.items() for o in outs if o.name == name and not o.passed}
         metadata: dict[str, object] = {"editions_checked": len(per_edition),
                                        "editions_failing": MetadataValue.json(sorted(failing))}

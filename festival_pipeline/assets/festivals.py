@@ -10,7 +10,6 @@ Oscars' IMDb side (EditionList, the checks, the table writer).
 from collections.abc import Iterator, Mapping, Sequence
 
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -22,9 +21,8 @@ from dagster import (
 
 from festival_pipeline import settings
 from festival_pipeline.assets.common import (
-    CEREMONY_CHECKS,
-    NON_BLOCKING_CHECKS,
     RangeResults,
+    ceremony_check_specs,
     check_edition_identity,
     check_results,
     describe_failure,
@@ -70,7 +68,7 @@ def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitio
         results: RangeResults[YearPages] = RangeResults(context, festival_db, slug, f"fetching {festival.name} pages")
         years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
         try:
-            reader = imdb_reader(context, sites, festival_db, festival.imdb_event_id, store)
+            reader = imdb_reader(context, sites, festival.imdb_event_id, store)
         except Exception as exc:
             results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
         else:
@@ -107,8 +105,7 @@ def _ceremony_asset(festival: Festival, key: AssetKey, upstream: AssetKey, group
     @asset(key=key, group_name=group, partitions_def=partitions, backfill_policy=RANGE_POLICY,
            ins={"pages": AssetIn(upstream)}, kinds={"python"}, io_manager_key="parsed_ceremonies_io_manager",
            metadata={FESTIVAL_METADATA: slug},
-           check_specs=[AssetCheckSpec(name, asset=key, description=d, blocking=name not in NON_BLOCKING_CHECKS)
-                        for name, d in CEREMONY_CHECKS],
+           check_specs=ceremony_check_specs(key),
            description=f"The {festival.name} editions of the year parsed from IMDb: prizes, categories, "
                        "nominations with title and name ids. A page that does not parse, or an edition that "
                        "fails a blocking check, fails its year and is never written.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dagster import MaterializeResult, MetadataValue, asset
 
 from festival_pipeline.database.introspection import table_schema
-from festival_pipeline.database.organizations import upsert_organizations
+from festival_pipeline.database.organizations import organization_rows, upsert_organizations
 from festival_pipeline.registry import FESTIVALS
 from festival_pipeline.resources import FestivalDatabase
 
@@ -14,8 +14,7 @@ from festival_pipeline.resources import FestivalDatabase
 def festival_organizations(festival_db: FestivalDatabase) -> MaterializeResult:
     with festival_db.transaction() as cursor:
         changed = upsert_organizations(cursor)
-        cursor.execute("SELECT slug, name, imdb_event_id FROM festival_organizations ORDER BY id")
-        rows = cursor.fetchall()
+        rows = organization_rows(cursor)
         schema = table_schema(cursor, "festival_organizations")
     registered = {festival.slug for festival in FESTIVALS}
     missing = registered - {slug for slug, _, _ in rows}

@@ -9,7 +9,6 @@ handles a range of years, so a backfill runs in a few ranged runs.
 from collections.abc import Iterator, Sequence
 
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetKey,
@@ -19,9 +18,8 @@ from dagster import (
 
 from festival_pipeline import settings
 from festival_pipeline.assets.common import (
-    CEREMONY_CHECKS,
-    NON_BLOCKING_CHECKS,
     RangeResults,
+    ceremony_check_specs,
     check_edition_identity,
     check_results,
     describe_failure,
@@ -92,7 +90,7 @@ def oscars_org_ceremony_page(
     for year in partition_years(context):
         url = sites.oscars_ceremony_url(year)
         try:
-            page = store.fetch(lambda url=url: sites.fetcher_for("oscars", festival_db).fetch(url))
+            page = store.fetch(lambda url=url: sites.fetcher_for("oscars").fetch(url))
         except Exception as exc:
             results.fail(year, describe_failure(exc))
             continue
@@ -119,7 +117,7 @@ def imdb_edition_page(context: AssetExecutionContext, festival_db: FestivalDatab
     results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching IMDb editions")
     years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
     try:
-        reader = imdb_reader(context, sites, festival_db, festival(SLUG).imdb_event_id, store)
+        reader = imdb_reader(context, sites, festival(SLUG).imdb_event_id, store)
     except Exception as exc:
         results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
         yield from _finish_pages(results, context, festival_db, IMDB_ROLE)
@@ -160,10 +158,7 @@ def enhance_year(year: int, oscars_page: ArchivedPage, imdb_documents: Sequence[
     kinds={"python"},
     io_manager_key="parsed_ceremonies_io_manager",
     metadata={FESTIVAL_METADATA: SLUG},
-    check_specs=[
-        AssetCheckSpec(name, asset=ENHANCED, description=description, blocking=name not in NON_BLOCKING_CHECKS)
-        for name, description in CEREMONY_CHECKS
-    ],
+    check_specs=ceremony_check_specs(ENHANCED),
     description=(
         "The ceremony parsed from oscars.org and enhanced with IMDb title/name ids. A page that does not "
         "parse, or a ceremony that fails a blocking check, fails its year and is never written."

@@ -24,15 +24,13 @@ from dagster import (
     PartitionsDefinition,
     multi_asset,
 )
-from psycopg2.extensions import cursor as Cursor
 from pydantic import Field
 
 from festival_pipeline.assets.common import RangeResults, partition_years, provenance, run_of
 from festival_pipeline.assets.organizations import festival_organizations
-from festival_pipeline.database import outcomes
-from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult, write_year
+from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult
 from festival_pipeline.database.introspection import table_schema
-from festival_pipeline.database.organizations import organization_id
+from festival_pipeline.database.year_writes import YearCounts, table_facts, write_and_record, year_counts
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA
 from festival_pipeline.model import ParsedYear, Provenance
 from festival_pipeline.partitions import RANGE_POLICY
@@ -75,48 +73,16 @@ def parse_is_usable(parsed: ParsedYear, year: int, current: Provenance, use_stor
             "materialize the parse asset with the tables, or set use_stored_parse: true")
 
 
-def write_and_record(cursor: Cursor, slug: str, parsed: ParsedYear, run_id: str,
-                     accept_shrink: bool) -> YearWriteResult:
-    """Replace the year's rows with `parsed` (the caller's transaction) and record its outcome.
-
-    A year whose source lists no edition is `no-edition` — only when it never had rows: otherwise
-    `write_year` refuses it as a shrink, like an edition that lost its awards.
-    """
-    written = write_year(cursor, slug, parsed.year, parsed.ceremonies, accept_shrink=accept_shrink)
-    org_id = organization_id(cursor, slug)
-    nominations = {edition.edition: edition for edition in written.editions}
-    for record in parsed.ceremonies:
-        edition = nominations[record.edition]
-        outcomes.record_outcome(
-            cursor, organization_id=org_id, year=record.year, edition=record.edition,
-            status=outcomes.written_status(record),
-            details={"nominations": edition.nominations, "categories": edition.categories,
-                     "winners": sum(n.won for n in record.nominations),
-                     **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
-            run_id=run_id,
-        )
-    if not parsed.ceremonies:
-        outcomes.record_outcome(cursor, organization_id=org_id, year=parsed.year, edition=1,
-                                status=outcomes.NO_EDITION, run_id=run_id)
-    return written
-
-
-def _year_metadata(cursor: Cursor, written: YearWriteResult) -> dict[str, dict[str, object]]:
+def _year_metadata(written: YearWriteResult, counts: YearCounts) -> dict[str, dict[str, object]]:
     """Per table, the year's numbers as they are in the database after the write."""
-    cursor.execute(
-        """SELECT count(*), count(*) FILTER (WHERE won), count(DISTINCT category_id)
-           FROM festival_nominations WHERE ceremony_id = ANY(%s)""",
-        (list(written.ceremony_ids),),
-    )
-    rows, winners, categories = cursor.fetchone()
     editions = [f"{written.year}/{edition.edition}" for edition in written.editions]
     removed = [f"{written.year}/{edition.edition}" for edition in written.removed_editions]
     return {
         "festival_ceremonies": {"dagster/row_count": len(editions), "editions": MetadataValue.json(editions),
                                 **({"editions_removed": MetadataValue.json(removed)} if removed else {})},
-        "festival_categories": {"dagster/row_count": categories, "orphans_removed": written.categories_deleted},
-        "festival_nominations": {"dagster/row_count": rows, "winners": winners, "inserted": written.inserted,
-                                 "updated": written.updated, "deleted": written.deleted},
+        "festival_categories": {"dagster/row_count": counts.categories, "orphans_removed": written.categories_deleted},
+        "festival_nominations": {"dagster/row_count": counts.nominations, "winners": counts.winners,
+                                 "inserted": written.inserted, "updated": written.updated, "deleted": written.deleted},
     }
 
 
@@ -166,7 +132,7 @@ def build_table_assets(
             try:
                 with festival_db.transaction() as cursor:
                     written = write_and_record(cursor, slug, parsed[year], current.run_id, accept_shrink)
-                    per_table = _year_metadata(cursor, written)
+                    per_table = _year_metadata(written, year_counts(cursor, written))
             except ShrinkRefused as exc:
                 refused[year] = {**exc.report.as_metadata(), "description": exc.report.describe()}
                 results.fail(year, str(exc))
@@ -198,29 +164,10 @@ def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey],
             results: RangeResults[YearWriteResult], refused: dict[int, dict],
             accept_shrink: bool) -> list[AssetCheckResult]:
     written = list(results.values.values())
-    ceremony_ids = [ceremony_id for w in written for ceremony_id in w.ceremony_ids]
     with festival_db.transaction() as cursor:
-        cursor.execute(
-            """SELECT count(*), count(DISTINCT (ceremony_id, category_id, film_imdb_ids, nominee_names,
-                                                film_title, details->>'song'))
-               FROM festival_nominations WHERE ceremony_id = ANY(%s)""",
-            (ceremony_ids,),
-        )
-        rows, distinct_rows = cursor.fetchone()
-        cursor.execute(
-            """SELECT c.year, count(*) FROM festival_ceremonies c
-               WHERE c.organization_id = %s AND c.year = ANY(%s) GROUP BY c.year""",
-            (organization_id(cursor, slug), [w.year for w in written]),
-        )
-        ceremony_rows = dict(cursor.fetchall())
-        cursor.execute(
-            """SELECT cat.prize_name || ' / ' || cat.name FROM festival_categories cat
-               WHERE cat.organization_id = %s
-                 AND NOT EXISTS (SELECT 1 FROM festival_nominations n WHERE n.category_id = cat.id)
-               ORDER BY 1""",
-            (organization_id(cursor, slug),),
-        )
-        orphans = [name for (name,) in cursor.fetchall()]
+        facts = table_facts(cursor, slug, written)
+    rows, distinct_rows, orphans = facts.nomination_rows, facts.distinct_nomination_rows, facts.orphan_categories
+    ceremony_rows = facts.ceremony_rows
     mismatched = {w.year: (ceremony_rows.get(w.year, 0), len(w.editions)) for w in written
                   if ceremony_rows.get(w.year, 0) != len(w.editions)}
     return [

@@ -18,12 +18,43 @@ NAME_ID = re.compile(r"^nm\d{7,10}$")
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One rule, declared once: its check's name, what it asserts, and whether a failure blocks the
+    write (the asset check specs are made from these)."""
+
+    name: str
+    description: str
+    blocking: bool = True
+
+    def outcome(self, passed: bool, metadata: dict[str, Any]) -> RuleOutcome:
+        return RuleOutcome(self.name, passed, self.blocking, self.description, metadata)
+
+
+@dataclass(frozen=True)
 class RuleOutcome:
     name: str
     passed: bool
     blocking: bool
     description: str
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+HAS_CATEGORIES = Rule("has_categories_and_nominations",
+                      "The ceremony has categories and nominations, or the source lists no awards for the edition "
+                      "at all (recorded as nothing to import).")
+CATEGORY_NOMINATED = Rule("every_category_has_a_nomination", "Every category has at least one nomination.")
+CATEGORY_AWARDED = Rule("every_category_has_a_winner",
+                        "Every category has a winner unless the ceremony is announced, not awarded. Oscars only: "
+                        "festivals may list a selection without a winner.")
+NO_DUPLICATES = Rule("no_duplicate_nominations", "No nomination is listed twice.", blocking=False)
+IDS_WELL_FORMED = Rule("ids_well_formed", "Every IMDb id looks like tt…/nm….")
+MATCH_RATE = Rule("imdb_match_rate_above_floor", "Enough oscars.org nominations matched to IMDb (Oscars only).")
+SITES_AGREE = Rule("sites_agree_on_categories",
+                   "oscars.org and IMDb list the same competitive categories, so a page that lost categories is "
+                   "not completed from the other site (Oscars only).")
+# every parsed ceremony is checked against these, in this order, before anything is written
+CEREMONY_RULES = (HAS_CATEGORIES, CATEGORY_NOMINATED, CATEGORY_AWARDED, NO_DUPLICATES, IDS_WELL_FORMED, MATCH_RATE,
+                  SITES_AGREE)
 
 
 def has_categories_and_nominations(record: CeremonyRecord) -> RuleOutcome:
@@ -35,24 +66,15 @@ def has_categories_and_nominations(record: CeremonyRecord) -> RuleOutcome:
     shrink is accepted), so a page that lost its awards never empties a ceremony.
     """
     ok = record.nothing_to_import or (len(record.categories) > 0 and len(record.nominations) > 0)
-    return RuleOutcome(
-        "has_categories_and_nominations",
-        ok,
-        True,
-        "the ceremony has categories and nominations",
-        {"categories": len(record.categories), "nominations": len(record.nominations),
-         "nothing_to_import": record.nothing_to_import},
-    )
+    return HAS_CATEGORIES.outcome(ok, {"categories": len(record.categories), "nominations": len(record.nominations),
+                                       "nothing_to_import": record.nothing_to_import})
 
 
 def every_category_has_a_nomination(record: CeremonyRecord) -> RuleOutcome:
     used = {n.category_key for n in record.nominations}
     empty = sorted(f"{prize} / {name}" for prize, name in (c.key for c in record.categories)
                    if (prize, name) not in used)
-    return RuleOutcome(
-        "every_category_has_a_nomination", not empty, True, "every category has at least one nomination",
-        {"empty_categories": empty[:20], "count": len(empty)},
-    )
+    return CATEGORY_NOMINATED.outcome(not empty, {"empty_categories": empty[:20], "count": len(empty)})
 
 
 def every_category_has_a_winner(record: CeremonyRecord, require: bool = True) -> RuleOutcome:
@@ -64,27 +86,17 @@ def every_category_has_a_winner(record: CeremonyRecord, require: bool = True) ->
     winners = {n.category_key for n in record.nominations if n.won}
     without = sorted(f"{p} / {n}" for p, n in {n.category_key for n in record.nominations} - winners)
     exempt = record.announced_not_awarded or not require
-    return RuleOutcome(
-        "every_category_has_a_winner",
-        exempt or not without,
-        True,
-        "every category has a winner (unless announced, not awarded)",
-        {"categories_without_winner": without[:20], "count": len(without),
-         "announced_not_awarded": record.announced_not_awarded, "rule_applies": not exempt},
-    )
+    return CATEGORY_AWARDED.outcome(exempt or not without, {
+        "categories_without_winner": without[:20], "count": len(without),
+        "announced_not_awarded": record.announced_not_awarded, "rule_applies": not exempt})
 
 
 def no_duplicate_nominations(record: CeremonyRecord) -> RuleOutcome:
     identities = Counter(n.identity() for n in record.nominations)
     duplicates = [identity for identity, count in identities.items() if count > 1]
     keys = nomination_keys(list(record.nominations))
-    return RuleOutcome(
-        "no_duplicate_nominations",
-        not duplicates and len(set(keys)) == len(keys),
-        False,
-        "no nomination appears twice",
-        {"duplicates": duplicates[:10], "count": len(duplicates)},
-    )
+    return NO_DUPLICATES.outcome(not duplicates and len(set(keys)) == len(keys),
+                                 {"duplicates": duplicates[:10], "count": len(duplicates)})
 
 
 def ids_well_formed(record: CeremonyRecord) -> RuleOutcome:
@@ -92,18 +104,15 @@ def ids_well_formed(record: CeremonyRecord) -> RuleOutcome:
         {i for n in record.nominations for i in n.film_imdb_ids if not TITLE_ID.match(i)}
         | {i for n in record.nominations for i in n.person_imdb_ids if not NAME_ID.match(i)}
     )
-    return RuleOutcome("ids_well_formed", not bad, True, "IMDb ids look like tt…/nm…", {"bad_ids": bad[:20]})
+    return IDS_WELL_FORMED.outcome(not bad, {"bad_ids": bad[:20]})
 
 
 def imdb_match_rate(record: CeremonyRecord, floor: float) -> RuleOutcome:
     """Share of nominations matched to IMDb; skipped for IMDb-only sources."""
     rate = record.match_stats.get("nomination_match_rate")
     ok = rate is None or rate >= floor
-    return RuleOutcome(
-        "imdb_match_rate_above_floor", ok, True, f"at least {floor:.0%} of nominations matched to IMDb",
-        {"rate": rate, "floor": floor,
-         **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}},
-    )
+    return MATCH_RATE.outcome(ok, {"rate": rate, "floor": floor,
+                                   **{k: v for k, v in record.match_stats.items() if not isinstance(v, list | dict)}})
 
 
 # at most this many competitive categories may be on oscars.org and not on IMDb (1932 and 1933 each
@@ -125,11 +134,7 @@ def sites_agree_on_categories(record: CeremonyRecord) -> RuleOutcome:
             if category.prize_name == COMPETITIVE_PRIZE and source in by_source:
                 by_source[source].append(category.name)
     ok = not by_source["imdb"] and len(by_source["oscars.org"]) <= MAX_OSCARS_ORG_ONLY_CATEGORIES
-    return RuleOutcome(
-        "sites_agree_on_categories", ok, True,
-        "oscars.org and IMDb list the same competitive categories (Oscars only)",
-        {"imdb_only": by_source["imdb"], "oscars_org_only": by_source["oscars.org"]},
-    )
+    return SITES_AGREE.outcome(ok, {"imdb_only": by_source["imdb"], "oscars_org_only": by_source["oscars.org"]})
 
 
 def evaluate(record: CeremonyRecord, *, match_rate_floor: float, require_winners: bool) -> list[RuleOutcome]:

@@ -60,6 +60,12 @@ def upsert_organizations(cursor: Cursor, festivals: tuple[Festival, ...] = FESTI
     return changed
 
 
+def organization_rows(cursor: Cursor) -> list[tuple[str, str, str | None]]:
+    """(slug, name, IMDb event id) of every organization, in the order they were added."""
+    cursor.execute("SELECT slug, name, imdb_event_id FROM festival_organizations ORDER BY id")
+    return cursor.fetchall()
+
+
 def organization_id(cursor: Cursor, slug: str) -> int:
     """The id of a registered organization; upserts the registry first if it is missing."""
     cursor.execute("SELECT id FROM festival_organizations WHERE slug = %s", (slug,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from dagster import ConfigurableResource, InitResourceContext
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from festival_pipeline import settings
 from festival_pipeline.resources.database import FestivalDatabase
@@ -96,10 +96,11 @@ class SourceWebsites(ConfigurableResource):
     crawlbase_js_token: str | None = None
     crawlbase_api_url: str = DEFAULT_CRAWLBASE_API_URL
 
-    # the festival database that keeps every process's pace (set by `fetcher_for`)
-    _pace_database_url: str | None = PrivateAttr(default=None)
+    # the festival database, where every process keeps each host's pace together
+    festival_db: FestivalDatabase
 
-    def fetcher_settings(self) -> FetcherSettings:
+    def fetcher_settings(self, pace_database_url: str | None = None) -> FetcherSettings:
+        """The fetchers' settings; `pace_database_url` keeps the pace in that database (else in memory)."""
         try:
             return FetcherSettings(
                 default=self.fetcher, oscars=self.oscars_fetcher, imdb=self.imdb_fetcher,  # type: ignore[arg-type]
@@ -110,7 +111,7 @@ class SourceWebsites(ConfigurableResource):
                     max_body_bytes=self.max_body_bytes, max_retries=self.max_retries,
                     backoff_factor=self.backoff_factor, backoff_max=self.backoff_max,
                     retry_after_max=self.retry_after_max, host_requests_per_second=_host_rates(self.host_rates),
-                    pace_database_url=self._pace_database_url),
+                    pace_database_url=pace_database_url),
                 browser=BrowserSettings(executable=self.browser_executable,
                                         page_timeout_seconds=self.browser_page_timeout_seconds),
                 zyte=ZyteSettings(api_key=self.zyte_api_key, api_url=self.zyte_api_url),
@@ -123,19 +124,16 @@ class SourceWebsites(ConfigurableResource):
             raise settings.ConfigurationError(f"invalid fetcher settings: {exc}") from None
 
     def fetchers(self) -> Fetchers:
-        """One set of fetchers per process: the per-host rate limit and the browser are shared by every
-        asset of a step."""
-        return process_fetchers(self.fetcher_settings())
+        """One set of fetchers per process: the per-host rate limit (kept in the festival database, with
+        every other step's, run's and machine's) and the browser are shared by every asset of a step."""
+        return process_fetchers(self.fetcher_settings(self.festival_db.start()))
 
-    def fetcher_for(self, site: str, festival_db: FestivalDatabase) -> Fetcher:
-        """The fetcher of `site` ("oscars" or "imdb"). Its pace per host is kept in `festival_db`,
-        together with every other step's, run's and machine's fetching from that database."""
-        self._pace_database_url = festival_db.start()
+    def fetcher_for(self, site: str) -> Fetcher:
+        """The fetcher of `site` ("oscars" or "imdb")."""
         return self.fetchers().for_site(site)
 
-    def imdb_api(self, festival_db: FestivalDatabase) -> ImdbApiClient:
-        """IMDb's GraphQL API client, paced like `fetcher_for`'s fetchers."""
-        self._pace_database_url = festival_db.start()
+    def imdb_api(self) -> ImdbApiClient:
+        """IMDb's GraphQL API client, paced like the fetchers."""
         return self.fetchers().imdb_api()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
