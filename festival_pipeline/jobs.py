@@ -9,9 +9,9 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job
 
 from festival_pipeline.groups import festival_group, festival_partitions_def, job_name
-from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, Festival
+from festival_pipeline.registry import FESTIVALS, Festival
 
-__all__ = ["FESTIVAL_JOBS", "all_jobs", "festival_group", "festival_partitions_def", "job_name", "oscars_job"]
+__all__ = ["FESTIVAL_JOBS", "all_jobs", "festival_group", "festival_partitions_def", "job_name"]
 
 
 def festival_selection(festival: Festival) -> AssetSelection:
@@ -27,5 +27,4 @@ FESTIVAL_JOBS = {
     )
     for festival in FESTIVALS
 }
-oscars_job = FESTIVAL_JOBS[ACADEMY_AWARDS_SLUG]
 all_jobs = list(FESTIVAL_JOBS.values())

@@ -91,4 +91,3 @@ all_schedules: list[ScheduleDefinition] = [
     schedule_def for festival in FESTIVALS
     for schedule_def in (_yearly_schedule(festival), _until_awarded_schedule(festival))
 ]
-SCHEDULES_BY_NAME: dict[str, ScheduleDefinition] = {s.name: s for s in all_schedules}

@@ -46,8 +46,9 @@ from festival_pipeline_tests.fault_proxy import (
 
 pytestmark = pytest.mark.integration
 
-# faults and hostile pages may fail a run: these tests assert on the result instead
-run_oscars = functools.partial(run_oscars_raising, raise_on_error=False)
+# faults and hostile pages may fail a run: these tests assert on the result instead; IMDb is read
+# from its event pages, where the faults are (the API's: test_imdb_api_pipeline.py)
+run_oscars = functools.partial(run_oscars_raising, raise_on_error=False, sites_settings={"imdb_source": "pages"})
 
 TIMEOUT = 1.0
 TRANSIENT = (status(500), status(503), status(429, retry_after="1"), RESET, slow(TIMEOUT + 1.5), truncate(0.6))

@@ -34,8 +34,9 @@ from festival_pipeline_tests.fault_proxy import OK, FaultProxy, by_path, transfo
 
 pytestmark = pytest.mark.integration
 
-# faults and hostile pages may fail a run: these tests assert on the result instead
-run_oscars = functools.partial(run_oscars_raising, raise_on_error=False)
+# faults and hostile pages may fail a run: these tests assert on the result instead; IMDb is read
+# from its event pages, where the faults are (the API's: test_imdb_api_pipeline.py)
+run_oscars = functools.partial(run_oscars_raising, raise_on_error=False, sites_settings={"imdb_source": "pages"})
 
 OSCARS_2024 = "/oscars/ceremonies/2024"
 IMDB_2024 = "/event/ev0000003/2024/1/"

@@ -45,6 +45,14 @@ def page_2024() -> OscarsCeremonyPage:
     return parse_fixture("oscars_2024.html", 2024)
 
 
+def has_winners(page: OscarsCeremonyPage) -> bool:
+    return any(h.won for c in page.categories for h in c.honorees)
+
+
+def honorees(page: OscarsCeremonyPage) -> int:
+    return sum(len(c.honorees) for c in page.categories)
+
+
 def category(page: OscarsCeremonyPage, name: str):
     matches = [c for c in page.categories if c.name == name]
     assert len(matches) == 1, f"{name!r} not found once in {[c.name for c in page.categories]}"
@@ -67,7 +75,7 @@ def test_2024_heading_and_categories(page_2024):
     assert (first.name, first.term_id) == ("Actor in a Leading Role", "1731")
     assert page_2024.categories[-1].name == "Writing (Original Screenplay)"
     assert sum(len(c.honorees) for c in page_2024.categories) == 120
-    assert page_2024.has_winners
+    assert has_winners(page_2024)
 
 
 WINNERS_2024 = {  # category -> (films, nominees) of the single winner, from oscars.tsv ceremony 96
@@ -110,12 +118,12 @@ def test_ceremony_number_and_year(fixture, year, title, n_categories):
 def test_2026_pre_ceremony_has_no_winners():
     page = parse_fixture("oscars_2026_pre-ceremony.html", 2026)
     assert page.ceremony_number == 98
-    assert not page.has_winners
+    assert not has_winners(page)
     assert all(not h.won for c in page.categories for h in c.honorees)
     served = parse_fixture("oscars_2026.html", 2026)
-    assert served.has_winners  # the ground truth has the 98th's winners
+    assert has_winners(served)  # the ground truth has the 98th's winners
     assert [c.name for c in page.categories] == [c.name for c in served.categories]
-    assert page.honoree_count == served.honoree_count
+    assert honorees(page) == honorees(served)
 
 
 def test_decoy_select_is_ignored(page_2024):
@@ -297,7 +305,7 @@ def test_2024_winners_match_ground_truth(page_2024):
         rows = [r for r in csv.DictReader(fh, delimiter="\t", doublequote=False, escapechar="\\")
                 if r["Ceremony"] == "96" and r["Class"] in {"Title", "Acting", "Directing", "Writing", "Music",
                                                             "Production"}]
-    assert len(rows) == page_2024.honoree_count
+    assert len(rows) == honorees(page_2024)
     tsv_winner_films = sorted(r["Film"] for r in rows if r["Winner"] == "True")
     page_winner_films = sorted(h.films[0] for c in page_2024.categories for h in c.honorees if h.won)
     assert page_winner_films == tsv_winner_films

@@ -12,7 +12,7 @@ from festival_pipeline.definitions import defs
 from festival_pipeline.jobs import festival_partitions_def, job_name
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, festival
 from festival_pipeline.resources import FestivalDatabase
-from festival_pipeline.schedules import SCHEDULES_BY_NAME, edition_year, yearly_cron
+from festival_pipeline.schedules import all_schedules, edition_year, yearly_cron
 
 
 def evaluate(name: str, when: datetime, **resources: object) -> list[RunRequest] | SkipReason:
@@ -37,8 +37,8 @@ def test_one_job_per_festival_partitioned_like_its_assets() -> None:
 
 def test_every_schedule_resolves_and_targets_its_festival_job() -> None:
     assert len(defs.schedules) == 2 * len(FESTIVALS)  # type: ignore[arg-type]
-    for name, schedule_def in SCHEDULES_BY_NAME.items():
-        resolved = defs.resolve_schedule_def(name)
+    for schedule_def in all_schedules:
+        resolved = defs.resolve_schedule_def(schedule_def.name)
         assert resolved.job_name.endswith("_job") and resolved.job_name == schedule_def.job_name
         assert resolved.default_status.value == "RUNNING"
         defs.resolve_job_def(resolved.job_name)

@@ -40,7 +40,8 @@ def group_assets(prefix: str) -> list:
 
 
 def run(instance, sites_url: str, prefix: str, first: str, last: str | None = None, run_config: dict | None = None):
-    resources = pipeline_resources(sites_url)
+    resources = pipeline_resources(sites_url, imdb_source="pages")  # the changes are the pages'; the API's are
+    # in test_imdb_api_pipeline.py
     materialize([festival_organizations], instance=instance, resources=resources)
     tags = {RANGE_START: first, RANGE_END: last} if last else {}
     return materialize(group_assets(prefix), instance=instance, resources=resources, raise_on_error=False,
@@ -164,7 +165,7 @@ def test_the_write_step_never_writes_a_year_whose_parse_failed(proxy, festival_d
     assert not run(instance, proxy.url, "cannes", "2024").success  # the parse failed
 
     tables = [key for a in group_assets("cannes") for key in a.keys if key.path[-1].startswith("festival_")]
-    resources = pipeline_resources(proxy.url)
+    resources = pipeline_resources(proxy.url, imdb_source="pages")
     only_tables = materialize(group_assets("cannes"), selection=tables, partition_key="2024", instance=instance,
                               resources=resources, raise_on_error=False,
                               run_config={"ops": {"cannes_festival_tables": {"config": {"use_stored_parse": True}}}})

@@ -8,7 +8,6 @@ import sqlalchemy
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from festival_pipeline.database.connection import ensure_database_exists, to_sqlalchemy_url
 
@@ -19,19 +18,6 @@ def _config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
-
-
-def head_revision() -> str:
-    return ScriptDirectory.from_config(_config()).get_current_head()
-
-
-def current_revision(database_url: str) -> str | None:
-    engine = sqlalchemy.create_engine(to_sqlalchemy_url(database_url), poolclass=sqlalchemy.pool.NullPool)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()
 
 
 def upgrade(database_url: str) -> tuple[str | None, str]:

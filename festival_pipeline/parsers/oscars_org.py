@@ -64,7 +64,6 @@ _FILM = _css("div.field--name-field-award-film")
 _FILM_ITEMS = _css("div.field__item", "child")
 
 _TITLE_RE = re.compile(r"^The (\d+)(?:st|nd|rd|th) Academy Awards$")
-_YEAR_RE = re.compile(r"\b(1[89]\d\d|2\d\d\d)\b")
 _URL_YEAR_RE = re.compile(r"/ceremonies/(\d{4})\b")
 _SONG_CREDIT_RE = re.compile(r"^from\s+(.+?)(?:;\s*(.*))?$", re.DOTALL)
 _SONG_CATEGORY_RE = re.compile(r"^music \((original )?song\b")

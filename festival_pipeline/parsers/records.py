@@ -61,14 +61,6 @@ class OscarsCeremonyPage:
     location: str | None
     categories: tuple[OscarsCategory, ...]  # page order
 
-    @property
-    def has_winners(self) -> bool:
-        return any(h.won for c in self.categories for h in c.honorees)
-
-    @property
-    def honoree_count(self) -> int:
-        return sum(len(c.honorees) for c in self.categories)
-
 
 @dataclass(frozen=True)
 class ImdbTitle:
