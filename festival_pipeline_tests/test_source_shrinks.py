@@ -12,7 +12,7 @@ from festival_pipeline.assets.festivals import festival_assets
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database import connection
 from festival_pipeline.operations.status import festival_status
-from festival_pipeline.registry import FESTIVALS_BY_SLUG
+from festival_pipeline.registry import FESTIVALS_BY_SLUG, festival
 from festival_pipeline_tests.conftest import RANGE_END, RANGE_START, pipeline_resources
 from festival_pipeline_tests.fault_proxy import (
     by_path,
@@ -156,6 +156,8 @@ def test_an_edition_that_vanishes_from_the_source_is_refused_unless_accepted(pro
     accept = {"ops": {"critics_choice_festival_tables": {"config": {"accept_shrink": True}}}}
     assert run(instance, proxy.url, "critics_choice", "2016", run_config=accept).success
     assert {edition for *_, edition in rows(festival_database_url, "critics-choice", 2016)} == {1}
+    status = festival_status(festival_database_url, festival("critics-choice"), [2016])
+    assert [(row.edition, row.status) for row in status] == [(1, "complete")]  # 2016/2 is gone from status too
 
 
 def test_the_write_step_never_writes_a_year_whose_parse_failed(proxy, festival_database_url, instance):
