@@ -157,7 +157,7 @@ def test_an_edition_that_vanishes_from_the_source_is_refused_unless_accepted(pro
     assert run(instance, proxy.url, "critics_choice", "2016", run_config=accept).success
     assert {edition for *_, edition in rows(festival_database_url, "critics-choice", 2016)} == {1}
     status = festival_status(festival_database_url, festival("critics-choice"), [2016])
-    assert [(row.edition, row.status) for row in status] == [(1, "complete")]  # 2016/2 is gone from status too
+    assert [(row.edition, row.status) for row in status] == [(1, "complete")]  # the writer forgot 2016/2's outcome
 
 
 def test_the_write_step_never_writes_a_year_whose_parse_failed(proxy, festival_database_url, instance):

@@ -80,11 +80,3 @@ def record_dead_run(cursor: Cursor, *, organization_id: int, years: list[int], e
     for year in years:
         if year not in done:
             record_year_failure(cursor, organization_id=organization_id, year=year, error=error, run_id=run_id)
-
-
-def clear_year(cursor: Cursor, *, organization_id: int, year: int, keep_editions: list[int]) -> None:
-    """Forget the outcomes of editions of the year that no longer exist (after an accepted shrink)."""
-    cursor.execute(
-        "DELETE FROM import_outcomes WHERE organization_id = %s AND year = %s AND NOT (edition = ANY(%s))",
-        (organization_id, year, keep_editions),
-    )

@@ -19,8 +19,7 @@ def write_and_record(cursor: Cursor, slug: str, parsed: ParsedYear, run_id: str,
     """Replace the year's rows with `parsed` (the caller's transaction) and record its outcome.
 
     A year whose source lists no edition is `no-edition` — only when it never had rows: otherwise
-    `write_year` refuses it as a shrink, like an edition that lost its awards. An edition removed by an
-    accepted shrink loses its outcome too, so `status` no longer lists it.
+    `write_year` refuses it as a shrink, like an edition that lost its awards.
     """
     written = write_year(cursor, slug, parsed.year, parsed.ceremonies, accept_shrink=accept_shrink)
     org_id = organization_id(cursor, slug)
@@ -38,9 +37,6 @@ def write_and_record(cursor: Cursor, slug: str, parsed: ParsedYear, run_id: str,
     if not parsed.ceremonies:
         outcomes.record_outcome(cursor, organization_id=org_id, year=parsed.year, edition=1,
                                 status=outcomes.NO_EDITION, run_id=run_id)
-    if written.removed_editions:  # an accepted shrink: the editions the source no longer lists are gone
-        outcomes.clear_year(cursor, organization_id=org_id, year=parsed.year,
-                            keep_editions=[record.edition for record in parsed.ceremonies] or [1])
     return written
 
 
