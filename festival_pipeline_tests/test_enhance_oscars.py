@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from festival_pipeline.enhance.classify import classify_category
+from festival_pipeline.enhance.category_types import classify_category
 from festival_pipeline.enhance.oscars import (
     enhance_oscars_ceremony,
     imdb_category_display_name,

@@ -13,7 +13,7 @@ from collections import defaultdict
 import pytest
 
 from festival_pipeline.checks import rules
-from festival_pipeline.enhance.classify import classify_category
+from festival_pipeline.enhance.category_types import classify_category
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
 from festival_pipeline.model import CeremonyRecord, nomination_keys
 from festival_pipeline.parsers import ImdbEditionPage, parse_imdb_edition_page

@@ -26,7 +26,7 @@ from festival_pipeline.database.ceremony_writer import (
     write_year,
 )
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.enhance.classify import classify_category
+from festival_pipeline.enhance.category_types import classify_category
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
 from festival_pipeline.enhance.oscars import enhance_oscars_ceremony
 from festival_pipeline.model import CeremonyRecord

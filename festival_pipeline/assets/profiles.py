@@ -1,7 +1,7 @@
 """Award profiles over every festival: `film_award_profiles` and `person_award_profiles`.
 
 Downstream of every festival's `festival_nominations` (loaded as DataFrames through the tables' IO
-manager), computed with pandas (festival_pipeline/profiles.py), stored as tables of the same names.
+manager), computed with pandas (festival_pipeline/award_profiles.py), stored as tables of the same names.
 Kept current by declarative automation: after any festival's nominations change, once no upstream
 run is in progress, the daemon materializes them again.
 """
@@ -10,8 +10,8 @@ run is in progress, the daemon materializes them again.
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, AssetKey, AutomationCondition, MetadataValue, asset
 
+from festival_pipeline.award_profiles import film_profiles, person_profiles
 from festival_pipeline.groups import asset_prefix
-from festival_pipeline.profiles import film_profiles, person_profiles
 from festival_pipeline.registry import FESTIVALS
 
 GROUP = "award_profiles"

@@ -29,7 +29,7 @@ Categories a concurrent writer holds locked (it upserted them and is about to re
 them) are skipped, never waited for; a later write removes them if they stay unused.
 
 **Category type.** ``category_type`` and ``tracks_person`` are a pure function of the
-category's (prize_name, name): `enhance.classify.classify_category`. Nothing about a year
+category's (prize_name, name): `enhance.category_types.classify_category`. Nothing about a year
 enters it, so every year agrees; the writer computes it itself rather than trusting the
 record, so a snapshot made by an older parser cannot flip a category shared by many years,
 whatever order years are written in. When the classification rules change in code, each
@@ -49,7 +49,7 @@ from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import execute_values
 
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.enhance.classify import classify_category
+from festival_pipeline.enhance.category_types import classify_category
 from festival_pipeline.model import CategoryRecord, CeremonyRecord, nomination_keys
 
 __all__ = [

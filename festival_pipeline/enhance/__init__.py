@@ -7,7 +7,7 @@
 * `classify`  - category type (film / person / technical / special) and tracks_person.
 """
 
-from .classify import classify_category
+from .category_types import classify_category
 from .imdb_only import imdb_edition_to_ceremony
 from .oscars import enhance_oscars_ceremony, imdb_edition_for_ceremony
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..model import CategoryRecord, CeremonyRecord, NominationRecord
 from ..parsers.records import ImdbCategory, ImdbEditionPage, ImdbName, ImdbNomination, ImdbTitle
-from .classify import classify_category
+from .category_types import classify_category
 
 __all__ = ["PARSER_VERSION", "imdb_edition_to_ceremony"]
 

@@ -62,7 +62,7 @@ from ..parsers.records import (
     OscarsCeremonyPage,
     OscarsHonoree,
 )
-from .classify import classify_category
+from .category_types import classify_category
 from .normalize import (
     best_title_score,
     canonical_category,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
-from festival_pipeline.database import profiles, table_frames
+from festival_pipeline.database import profile_tables, table_frames
 from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.io_managers.common import definition_metadata, festival_slug, partition_years
 from festival_pipeline.resources import FestivalDatabase
@@ -45,9 +45,9 @@ class ProfilesIOManager(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         with self.festival_db.transaction() as cursor:
-            rows = profiles.replace_profiles(cursor, _table(context), obj)
+            rows = profile_tables.replace_profiles(cursor, _table(context), obj)
         context.add_output_metadata({"dagster/row_count": rows})
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         with self.festival_db.transaction() as cursor:
-            return profiles.profiles_frame(cursor, _table(context))
+            return profile_tables.profiles_frame(cursor, _table(context))

@@ -8,10 +8,11 @@
 | ``direct`` / ``browser`` / ``auto`` / ``zyte`` / ``crawlbase`` | the fetchers |
 | ``transport`` | requests/urllib3: retries, rate-limit slots, body cap, per-request deadline |
 | ``rate_limit`` | the per-host rate limit, one per process |
-| ``classify`` / ``challenge`` | which error a response is; bot-challenge detection |
+| ``responses`` / ``challenge`` | which error a response is; bot-challenge detection |
 | ``errors`` | the exceptions, one per cause a user acts on |
 | ``redaction`` | keys and tokens out of logs and messages |
-| ``page_store`` | fetch + archive, or archive only when reparsing |
+| ``imdb_api`` / ``imdb_editions`` | IMDb's GraphQL API; an event's editions from the API or the pages (IMDB_SOURCE) |
+| ``page_store`` | archive each fetch right after it |
 """
 
 from festival_pipeline.sources.errors import (

@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from festival_pipeline.sources.challenge import challenge_reason, is_captcha, waf_action
-from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import (
     NO_BROWSER_REMEDY,
     BotChallenge,
@@ -46,6 +45,7 @@ from festival_pipeline.sources.errors import (
 )
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
+from festival_pipeline.sources.responses import classify_response
 from festival_pipeline.sources.settings import BrowserSettings, HttpSettings
 from festival_pipeline.sources.transport import DEFAULT_REQUEST_HEADERS, retry_after_seconds
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from festival_pipeline.sources import transport
-from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import (
     FetcherConfigurationError,
     FetchError,
@@ -28,6 +27,7 @@ from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
 from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
+from festival_pipeline.sources.responses import classify_response
 from festival_pipeline.sources.service_call import call_service
 from festival_pipeline.sources.settings import CrawlbaseSettings, HttpSettings
 

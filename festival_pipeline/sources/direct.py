@@ -7,11 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from festival_pipeline.sources import transport
-from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import CHALLENGE_REMEDIES, BotChallenge, FetchError
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.page_request import request_page
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
+from festival_pipeline.sources.responses import classify_response
 from festival_pipeline.sources.settings import HttpSettings
 
 

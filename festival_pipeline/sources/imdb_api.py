@@ -24,11 +24,11 @@ from collections.abc import Mapping
 
 from festival_pipeline.parsers.imdb_graphql import GraphQLRequest
 from festival_pipeline.sources import transport
-from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import BotChallenge, FetchError, FetchFailed, PageBlocked, PageNotFound
 from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.page_request import request_page
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
+from festival_pipeline.sources.responses import classify_response
 from festival_pipeline.sources.settings import GraphQLSettings, HttpSettings
 
 FETCHER = "graphql"

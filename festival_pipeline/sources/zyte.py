@@ -26,7 +26,6 @@ import json
 from typing import Any
 
 from festival_pipeline.sources import transport
-from festival_pipeline.sources.classify import classify_response
 from festival_pipeline.sources.errors import (
     FetcherConfigurationError,
     FetchError,
@@ -39,6 +38,7 @@ from festival_pipeline.sources.fetcher import FetchedPage, page_host
 from festival_pipeline.sources.rate_limit import HostRateLimiter, shared_limiter
 from festival_pipeline.sources.redaction import register_secret
 from festival_pipeline.sources.redirects import fetch_following_redirects, redirect_target
+from festival_pipeline.sources.responses import classify_response
 from festival_pipeline.sources.service_call import call_service
 from festival_pipeline.sources.settings import HttpSettings, ZyteSettings
 

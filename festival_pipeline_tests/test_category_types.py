@@ -1,10 +1,10 @@
-"""Category classification table (festival_pipeline.enhance.classify)."""
+"""Category classification table (festival_pipeline.enhance.category_types)."""
 
 from __future__ import annotations
 
 import pytest
 
-from festival_pipeline.enhance.classify import CATEGORY_TYPES, classify_category
+from festival_pipeline.enhance.category_types import CATEGORY_TYPES, classify_category
 from festival_pipeline.model import CATEGORY_TYPES as MODEL_CATEGORY_TYPES
 
 OSCARS = [
