@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dagster import BackfillPolicy, TimeWindowPartitionsDefinition
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    InputContext,
+    OutputContext,
+    TimeWindowPartitionsDefinition,
+)
 
 # A backfill runs all the years of one festival as one ranged run (each asset step handles the whole
 # range). Measured against runs of 25 years (benchmarks/README.md): every extra run costs a run worker
@@ -21,6 +27,17 @@ def yearly_partitions(first_year: int) -> TimeWindowPartitionsDefinition:
     (Cannes 1940-1945): both are recorded.
     """
     return TimeWindowPartitionsDefinition(start=str(first_year), fmt="%Y", cron_schedule="0 0 1 1 *", end_offset=1)
+
+
+def partition_years(context: AssetExecutionContext | InputContext | OutputContext) -> list[int]:
+    """The years a step, an output or an input covers: one, a range (a ranged backfill run), or every
+    year (an unpartitioned downstream asset loading its input).
+
+    Always through the keys: `context.partition_key` raises in a ranged run.
+    """
+    if isinstance(context, InputContext | OutputContext):
+        return [int(key) for key in context.asset_partition_keys]
+    return [int(key) for key in context.partition_keys]
 
 
 # one per Oscar ceremony, keyed by the oscars.org year (1928 + ceremony number)

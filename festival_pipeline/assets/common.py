@@ -26,20 +26,13 @@ from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.database.partition_pages import YearPages
 from festival_pipeline.model import ParsedYear, Provenance
 from festival_pipeline.parsers import ImdbEditionPage, PageParseError
+from festival_pipeline.partitions import partition_years
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline.sources.imdb_editions import ImdbEventReader, ServedBy
+from festival_pipeline.sources.imdb_editions import ImdbEventReader, Served
 from festival_pipeline.sources.page_store import PageStore
 
 BACKFILL_TAG = "dagster/backfill"
 ROOT_BACKFILL_TAG = "dagster/root_backfill_id"
-
-def partition_years(context: AssetExecutionContext) -> list[int]:
-    """The years of this run: one for a single partition, many for a ranged backfill.
-
-    `context.partition_key` raises in a ranged run, so always go through the keys.
-    """
-    return [int(key) for key in context.partition_keys]
-
 
 DIRECT_INVOCATION = "direct-invocation"
 
@@ -157,43 +150,66 @@ def fail_for_years(stage: str, failures: dict[int, str]) -> Failure:
     )
 
 
-def page_metadata(pages: Mapping[int, Sequence[ArchivedPage]], fetched: int,
-                  served_by: Mapping[int, ServedBy] | None = None) -> dict[str, object]:
+def page_metadata(editions: Mapping[int, Served], fetched: int) -> dict[str, object]:
     """A year's archived pages (or API answers) as materialization metadata: URL, hash, status, when,
     which source served each edition and why, how many requests this step made for them."""
-    documents = [page for edition in pages.values() for page in edition]
-    metadata: dict[str, object] = {"editions": len(pages), "pages": len(documents), "pages_fetched": fetched,
+    documents = [page for served in editions.values() for page in served.pages]
+    metadata: dict[str, object] = {"editions": len(editions), "pages": len(documents), "pages_fetched": fetched,
                                    "bytes": sum(len(page.body_zlib) for page in documents)}
     if len(documents) == 1:
         (page,) = documents
         metadata.update(url=MetadataValue.url(page.url), sha256=page.sha256, status=page.status,
                         fetched_at=page.fetched_at.isoformat(), fetcher=page.fetcher or "unknown")
     elif documents:
-        metadata["urls"] = MetadataValue.json([page.url for _, edition in sorted(pages.items()) for page in edition])
-    sources = {edition: (served_by or {}).get(edition) or ServedBy(docs[0].source) for edition, docs in pages.items()}
-    if len({s.describe() for s in sources.values()}) == 1:
-        metadata["source"] = next(iter(sources.values())).describe()
+        metadata["urls"] = MetadataValue.json([page.url for _, served in sorted(editions.items())
+                                               for page in served.pages])
+    sources = {edition: served.describe() for edition, served in editions.items()}
+    if len(set(sources.values())) == 1:
+        metadata["source"] = next(iter(sources.values()))
     elif sources:
-        metadata["source"] = MetadataValue.json({str(e): s.describe() for e, s in sorted(sources.items())})
+        metadata["source"] = MetadataValue.json({str(e): s for e, s in sorted(sources.items())})
     return metadata
 
 
-def page_store(context: AssetExecutionContext, festival_db: FestivalDatabase) -> PageStore:
-    """The raw archive as this step writes to it."""
-    return PageStore(festival_db.transaction, fetch_context(context))
+class PageFetch:
+    """One page asset's step over its years: each year's editions fetched and archived as served, a
+    failed year recorded without stopping the others, then the step's outcome (`finish`)."""
 
+    def __init__(self, context: AssetExecutionContext, festival_db: FestivalDatabase, slug: str, role: str,
+                 stage: str) -> None:
+        self.context, self.festival_db, self.slug, self.role = context, festival_db, slug, role
+        self.results: RangeResults[YearPages] = RangeResults(context, festival_db, slug, stage)
+        self.years, self.provenance = partition_years(context), provenance(context)
+        self.store = PageStore(festival_db.transaction, fetch_context(context))
 
-def imdb_reader(context: AssetExecutionContext, sites: SourceWebsites, event_id: str,
-                store: PageStore) -> ImdbEventReader:
-    """The IMDb event's edition list (read now) and editions, from the source IMDB_SOURCE names."""
-    return ImdbEventReader(
-        event_id, source=sites.fetcher_settings().graphql.source, api=sites.imdb_api(),
-        pages=lambda: sites.fetcher_for("imdb"), urls=sites.imdb_urls(), store=store,
-        warn=context.log.warning)
+    def imdb_reader(self, sites: SourceWebsites, event_id: str) -> ImdbEventReader | None:
+        """The IMDb event's reader (its edition list read now), or None with every year failed: without
+        the list no year can be mapped to its editions."""
+        try:
+            return ImdbEventReader(
+                event_id, source=sites.fetcher_settings().graphql.source, api=sites.imdb_api(),
+                pages=lambda: sites.fetcher_for("imdb"), urls=sites.imdb_urls(), store=self.store,
+                warn=self.context.log.warning)
+        except Exception as exc:
+            self.results.fail_all(self.years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
+            return None
 
+    def each_year(self, editions_of: Callable[[int], Mapping[int, Served]]) -> None:
+        """Fetch every year's editions (`editions_of(year)`: edition → what served it)."""
+        for year in self.years:
+            before = self.store.fetched
+            try:
+                editions = editions_of(year)
+            except Exception as exc:
+                self.results.fail(year, describe_failure(exc))
+                continue
+            pages = {edition: served.pages for edition, served in editions.items()}
+            self.results.ok(year, YearPages(year, pages, self.provenance),
+                            page_metadata(editions, self.store.fetched - before))
 
-def year_served_by(reader: ImdbEventReader, year: int) -> dict[int, ServedBy]:
-    return {instance: served for (y, instance), served in reader.served_by.items() if y == year}
+    def finish(self) -> Iterator:
+        yield from self.results.finish(self.context.asset_key, store_pages(self.festival_db, self.slug, self.role,
+                                                                           self.provenance))
 
 
 def ceremony_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:

@@ -21,31 +21,26 @@ from dagster import (
 
 from festival_pipeline import settings
 from festival_pipeline.assets.common import (
+    PageFetch,
     RangeResults,
     ceremony_check_specs,
     check_edition_identity,
     check_results,
     describe_failure,
-    imdb_reader,
     page_hashes,
-    page_metadata,
-    page_store,
-    partition_years,
     provenance,
-    store_pages,
     store_parses,
-    year_served_by,
 )
 from festival_pipeline.assets.reporting import ceremony_metadata
 from festival_pipeline.assets.tables import build_table_assets
 from festival_pipeline.checks import rules
 from festival_pipeline.database.archive import ArchivedPage
-from festival_pipeline.database.partition_pages import YearPages, YearsPages
+from festival_pipeline.database.partition_pages import YearsPages
 from festival_pipeline.enhance.imdb_only import imdb_edition_to_ceremony
 from festival_pipeline.groups import PAGE_KIND, asset_prefix
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA, PAGE_ROLE_METADATA
 from festival_pipeline.model import ParsedYear
-from festival_pipeline.partitions import RANGE_POLICY, festival_partitions
+from festival_pipeline.partitions import RANGE_POLICY, festival_partitions, partition_years
 from festival_pipeline.pools import imdb_pool
 from festival_pipeline.registry import FESTIVALS, Festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
@@ -65,24 +60,12 @@ def _edition_pages_asset(festival: Festival, key: AssetKey, group: str, partitio
                        "the answers of IMDb's GraphQL API, or the edition pages (IMDB_SOURCE). Editions come from "
                        "the event's own edition list, so new years appear by themselves.")
     def edition_pages(context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites) -> Iterator:
-        results: RangeResults[YearPages] = RangeResults(context, festival_db, slug, f"fetching {festival.name} pages")
-        years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
-        try:
-            reader = imdb_reader(context, sites, festival.imdb_event_id, store)
-        except Exception as exc:
-            results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
-        else:
-            for year in years:
-                instances = sorted({ref.instance for ref in reader.editions if ref.year == year})
-                before = store.fetched
-                try:
-                    pages = {instance: reader.edition(year, instance) for instance in instances}
-                except Exception as exc:
-                    results.fail(year, describe_failure(exc))
-                    continue
-                results.ok(year, YearPages(year, pages, prov),
-                           page_metadata(pages, store.fetched - before, year_served_by(reader, year)))
-        yield from results.finish(key, store_pages(festival_db, slug, IMDB_ROLE, prov))
+        step = PageFetch(context, festival_db, slug, IMDB_ROLE, f"fetching {festival.name} pages")
+        if (reader := step.imdb_reader(sites, festival.imdb_event_id)) is not None:
+            step.each_year(lambda year: {ref.instance: reader.edition(year, ref.instance)
+                                         for ref in sorted(reader.editions, key=lambda r: r.instance)
+                                         if ref.year == year})
+        yield from step.finish()
 
     return edition_pages
 

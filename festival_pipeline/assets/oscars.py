@@ -7,6 +7,7 @@ handles a range of years, so a backfill runs in a few ranged runs.
 
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 from dagster import (
     AssetExecutionContext,
@@ -18,35 +19,31 @@ from dagster import (
 
 from festival_pipeline import settings
 from festival_pipeline.assets.common import (
+    PageFetch,
     RangeResults,
     ceremony_check_specs,
     check_edition_identity,
     check_results,
     describe_failure,
-    imdb_reader,
     page_hashes,
-    page_metadata,
-    page_store,
-    partition_years,
     provenance,
-    store_pages,
     store_parses,
 )
 from festival_pipeline.assets.reporting import ceremony_metadata
 from festival_pipeline.assets.tables import build_table_assets
 from festival_pipeline.checks import rules
 from festival_pipeline.database.archive import ArchivedPage
-from festival_pipeline.database.partition_pages import YearPages, YearsPages
+from festival_pipeline.database.partition_pages import YearsPages
 from festival_pipeline.enhance.oscars import enhance_oscars_ceremony, imdb_edition_for_ceremony
 from festival_pipeline.groups import PAGE_KIND
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA, PAGE_ROLE_METADATA
 from festival_pipeline.model import CeremonyRecord, ParsedYear
 from festival_pipeline.parsers import PageParseError, parse_oscars_ceremony_page
-from festival_pipeline.partitions import RANGE_POLICY, oscars_partitions
+from festival_pipeline.partitions import RANGE_POLICY, oscars_partitions, partition_years
 from festival_pipeline.pools import OSCARS_POOL, imdb_pool
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline.sources.imdb_editions import imdb_edition_from_archive
+from festival_pipeline.sources.imdb_editions import Served, imdb_edition_from_archive
 
 GROUP = "oscars"
 PREFIX = "oscars"
@@ -66,11 +63,6 @@ class EnhanceConfig(Config):
     match_rate_floor: float = 0.98
 
 
-def _finish_pages(results: RangeResults[YearPages], context: AssetExecutionContext, festival_db: FestivalDatabase,
-                  role: str) -> Iterator:
-    yield from results.finish(context.asset_key, store_pages(festival_db, SLUG, role, provenance(context)))
-
-
 @asset(
     key=OSCARS_ORG_PAGE,
     group_name=GROUP,
@@ -85,17 +77,11 @@ def _finish_pages(results: RangeResults[YearPages], context: AssetExecutionConte
 def oscars_org_ceremony_page(
     context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites
 ) -> Iterator:
-    results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching oscars.org pages")
-    prov, store = provenance(context), page_store(context, festival_db)
-    for year in partition_years(context):
-        url = sites.oscars_ceremony_url(year)
-        try:
-            page = store.fetch(lambda url=url: sites.fetcher_for("oscars").fetch(url))
-        except Exception as exc:
-            results.fail(year, describe_failure(exc))
-            continue
-        results.ok(year, YearPages(year, {1: (page,)}, prov), page_metadata({1: (page,)}, fetched=1))
-    yield from _finish_pages(results, context, festival_db, OSCARS_ORG_ROLE)
+    step = PageFetch(context, festival_db, SLUG, OSCARS_ORG_ROLE, "fetching oscars.org pages")
+    fetcher = sites.fetcher_for("oscars")
+    step.each_year(lambda year: {
+        1: Served((step.store.fetch(partial(fetcher.fetch, sites.oscars_ceremony_url(year))),))})
+    yield from step.finish()
 
 
 @asset(
@@ -114,26 +100,14 @@ def oscars_org_ceremony_page(
     ),
 )
 def imdb_edition_page(context: AssetExecutionContext, festival_db: FestivalDatabase, sites: SourceWebsites) -> Iterator:
-    results: RangeResults[YearPages] = RangeResults(context, festival_db, SLUG, "fetching IMDb editions")
-    years, prov, store = partition_years(context), provenance(context), page_store(context, festival_db)
-    try:
-        reader = imdb_reader(context, sites, festival(SLUG).imdb_event_id, store)
-    except Exception as exc:
-        results.fail_all(years, f"the IMDb edition list could not be read: {describe_failure(exc)}")
-        yield from _finish_pages(results, context, festival_db, IMDB_ROLE)
-        return
-    for year in years:
-        before = store.fetched
-        try:
+    step = PageFetch(context, festival_db, SLUG, IMDB_ROLE, "fetching IMDb editions")
+    if (reader := step.imdb_reader(sites, festival(SLUG).imdb_event_id)) is not None:
+        def ceremony(year: int) -> dict[int, Served]:
             edition = imdb_edition_for_ceremony(reader.editions, year - FIRST_CEREMONY_YEAR)
-            documents = reader.edition(edition.year, edition.instance)
-        except Exception as exc:
-            results.fail(year, describe_failure(exc))
-            continue
-        served = reader.served_by.get((edition.year, edition.instance))
-        results.ok(year, YearPages(year, {1: documents}, prov),
-                   page_metadata({1: documents}, store.fetched - before, {1: served} if served else None))
-    yield from _finish_pages(results, context, festival_db, IMDB_ROLE)
+            return {1: reader.edition(edition.year, edition.instance)}
+
+        step.each_year(ceremony)
+    yield from step.finish()
 
 
 def enhance_year(year: int, oscars_page: ArchivedPage, imdb_documents: Sequence[ArchivedPage]) -> CeremonyRecord:

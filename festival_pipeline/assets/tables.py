@@ -26,14 +26,14 @@ from dagster import (
 )
 from pydantic import Field
 
-from festival_pipeline.assets.common import RangeResults, partition_years, provenance, run_of
+from festival_pipeline.assets.common import RangeResults, provenance, run_of
 from festival_pipeline.assets.organizations import festival_organizations
 from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult
 from festival_pipeline.database.introspection import table_schema
 from festival_pipeline.database.year_writes import YearCounts, table_facts, write_and_record, year_counts
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA
 from festival_pipeline.model import ParsedYear, Provenance
-from festival_pipeline.partitions import RANGE_POLICY
+from festival_pipeline.partitions import RANGE_POLICY, partition_years
 from festival_pipeline.resources import FestivalDatabase
 
 TABLES = ("festival_ceremonies", "festival_categories", "festival_nominations")

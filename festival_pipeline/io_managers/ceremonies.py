@@ -6,8 +6,9 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from festival_pipeline.database import snapshots
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.io_managers.common import festival_slug, partition_years
+from festival_pipeline.io_managers.common import festival_slug
 from festival_pipeline.model import ParsedYear
+from festival_pipeline.partitions import partition_years
 from festival_pipeline.resources import FestivalDatabase
 
 

@@ -23,8 +23,3 @@ def festival_slug(context: InputContext | OutputContext) -> str:
     if not slug:
         raise TypeError(f"asset {context.asset_key.to_user_string()} has no {FESTIVAL_METADATA} metadata")
     return str(slug)
-
-
-def partition_years(context: InputContext | OutputContext) -> list[int]:
-    """The years this output or input covers: one, a range, or every year (unpartitioned downstream)."""
-    return [int(key) for key in context.asset_partition_keys]

@@ -7,7 +7,8 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 from festival_pipeline.database import partition_pages
 from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.database.partition_pages import YearPages, YearsPages
-from festival_pipeline.io_managers.common import PAGE_ROLE_METADATA, definition_metadata, festival_slug, partition_years
+from festival_pipeline.io_managers.common import PAGE_ROLE_METADATA, definition_metadata, festival_slug
+from festival_pipeline.partitions import partition_years
 from festival_pipeline.resources import FestivalDatabase
 
 

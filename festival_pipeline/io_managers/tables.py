@@ -8,7 +8,8 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from festival_pipeline.database import profile_tables, table_frames
 from festival_pipeline.database.organizations import organization_id
-from festival_pipeline.io_managers.common import definition_metadata, festival_slug, partition_years
+from festival_pipeline.io_managers.common import definition_metadata, festival_slug
+from festival_pipeline.partitions import partition_years
 from festival_pipeline.resources import FestivalDatabase
 
 TABLE_NAME = "dagster/table_name"

@@ -3,8 +3,8 @@ or (`auto`) the API until it refuses, then the pages.
 
 Whichever source serves it, an edition is archived as served — a page, or the API answers it took
 (one per page of a connection, in the order they were asked) — and the step later parses it from the
-archive (`imdb_edition_from_archive`). `served_by` says, per edition, which source served it and why,
-for the step's log and metadata.
+archive (`imdb_edition_from_archive`). Each edition comes with which source served it and why
+(`Served`), for the step's metadata; a fallback is logged once.
 
 The edition list is read once per backfill: from the API (`nominationEvent.editions`), or from the
 event page, which is the latest edition's own page and so is never fetched twice.
@@ -48,11 +48,16 @@ class ImdbUrls:
 
 
 @dataclass(frozen=True)
-class ServedBy:
-    """Which source served an edition (`graphql` or `pages`), and why when it is not the one asked for."""
+class Served:
+    """An edition as its source served it: the archived pages (a page, or the API's answers in the
+    order they were asked), and why this source when it is not the one asked for."""
 
-    source: str
+    pages: tuple[ArchivedPage, ...]
     why: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.pages[0].source
 
     def describe(self) -> str:
         return self.source if self.why is None else f"{self.source} ({self.why})"
@@ -67,7 +72,6 @@ class ImdbEventReader:
         self.event_id, self.source, self.api, self.pages, self.urls = event_id, source, api, pages, urls
         self.store, self.warn = store, warn
         self.refused: str | None = None  # why the API stopped serving this step (auto only)
-        self.served_by: dict[tuple[int, int], ServedBy] = {}
         self._latest: ArchivedPage | None = None  # the event page (pages source): the latest edition's page
         self._latest_edition: tuple[int, int] | None = None
         self.editions: tuple[ImdbEditionRef, ...] = self._read_editions()
@@ -95,7 +99,7 @@ class ImdbEventReader:
         return latest.editions
 
     # -- one edition
-    def edition(self, year: int, instance: int) -> tuple[ArchivedPage, ...]:
+    def edition(self, year: int, instance: int) -> Served:
         """The edition's archived page, or the API answers it was read from."""
         ref = next((r for r in self.editions if (r.year, r.instance) == (year, instance)), None)
         if self._use_api():
@@ -105,17 +109,15 @@ class ImdbEventReader:
                 except ApiRefused as exc:
                     self._refuse(exc)
                 else:
-                    self.served_by[(year, instance)] = ServedBy(GRAPHQL)
-                    return answers
+                    return Served(answers)
             elif self.source == GRAPHQL:
                 raise PageNotFound(self.urls.edition(self.event_id, year, instance), None,
                                    f"IMDb's edition list has no id for {self.event_id} {year}/{instance}, so the API "
                                    "cannot be asked for it; set IMDB_SOURCE=auto or pages")
-        self.served_by[(year, instance)] = ServedBy(PAGES, self._why_pages())
         if (year, instance) == self._latest_edition and self._latest is not None:
-            return (self._latest,)
+            return Served((self._latest,), self._why_pages())
         url = self.urls.edition(self.event_id, year, instance)
-        return (self.store.fetch(lambda: self.pages().fetch(url)),)
+        return Served((self.store.fetch(lambda: self.pages().fetch(url)),), self._why_pages())
 
     def _edition_answers(self, edition_id: str) -> tuple[ArchivedPage, ...]:
         """Every answer the edition takes: the first, then one per page of each incomplete connection."""
