@@ -46,6 +46,7 @@ setup(
             "pytest-timeout==2.4.0",
             "pytest-xdist==3.8.0",  # the fast loop on every core (README: `-n 2`)
             "ruff==0.17.6",
+            "import-linter==2.17",  # the layers contract (.importlinter), run by test_architecture.py
             # validators of the deployment files (festival_pipeline_tests/test_deploy_files.py)
             "check-jsonschema==0.39.0",  # the Compose Specification schema ships inside it
             "yamllint==1.38.0",

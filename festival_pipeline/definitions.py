@@ -34,9 +34,11 @@ def code_location_resources(environ: Mapping[str, str] | None = None) -> dict[st
         pipeline_home=str(database.home),
         embedded_port=database.embedded_port,
     )
+    # API keys and tokens as EnvVars: resolved in the step that uses them, never shown or stored
+    secrets = {field: EnvVar(variable) for field, variable in settings.website_secrets(environ).items()}
     return {
         "festival_db": festival_db,
-        "sites": SourceWebsites(festival_db=festival_db, **settings.websites_config(environ)),
+        "sites": SourceWebsites(festival_db=festival_db, **settings.websites_config(environ), **secrets),
         "raw_pages_io_manager": RawPagesIOManager(festival_db=festival_db),
         "parsed_ceremonies_io_manager": ParsedCeremoniesIOManager(festival_db=festival_db),
         "festival_tables_io_manager": FestivalTablesIOManager(festival_db=festival_db),

@@ -95,7 +95,7 @@ _WEBSITE_FIELDS: dict[str, tuple[str, type]] = {
     "IMDB_GRAPHQL_URL": ("imdb_graphql_url", str),
     "IMDB_GRAPHQL_HEADERS": ("imdb_graphql_headers", str),
 }
-# secrets: passed as dagster.EnvVar, resolved where they are used, never shown or stored
+# secrets: given to the resource as dagster.EnvVar, resolved where they are used, never shown or stored
 _WEBSITE_SECRETS = {"ZYTE_API_KEY": "zyte_api_key", "CRAWLBASE_TOKEN": "crawlbase_token",
                     "CRAWLBASE_JS_TOKEN": "crawlbase_js_token"}
 
@@ -122,10 +122,8 @@ def _typed(name: str, raw: str, kind: type) -> Any:
 
 
 def websites_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The SourceWebsites fields set in the environment (unset ones keep the resource's defaults);
-    secrets as `dagster.EnvVar`."""
-    from dagster import EnvVar
-
+    """The SourceWebsites fields set in the environment (unset ones keep the resource's defaults),
+    secrets excepted (`website_secrets`)."""
     env = _environ(environ)
     config: dict[str, Any] = {
         "oscars_base_url": (_get(env, "OSCARS_BASE_URL") or DEFAULT_OSCARS_BASE_URL).rstrip("/"),
@@ -137,10 +135,14 @@ def websites_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             config[field] = _choice(variable, raw)
         elif raw is not None:
             config[field] = _typed(variable, raw, kind)
-    for variable, field in _WEBSITE_SECRETS.items():
-        if _get(env, variable) is not None:
-            config[field] = EnvVar(variable)
     return config
+
+
+def website_secrets(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """SourceWebsites field → the variable that holds its secret, for the secrets that are set (the
+    resource gets them as `dagster.EnvVar`s, never as values)."""
+    env = _environ(environ)
+    return {field: variable for variable, field in _WEBSITE_SECRETS.items() if _get(env, variable) is not None}
 
 
 def events_file(environ: Mapping[str, str] | None = None) -> Path | None:

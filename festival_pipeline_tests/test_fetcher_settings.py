@@ -3,13 +3,12 @@ resource's fields, secrets as EnvVar) and their validation."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from dagster import EnvVar
 
+from festival_pipeline.definitions import code_location_resources
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
-from festival_pipeline.settings import ConfigurationError, websites_config
+from festival_pipeline.settings import ConfigurationError, website_secrets, websites_config
 from festival_pipeline.sources.settings import (
     DEFAULT_CRAWLBASE_API_URL,
     DEFAULT_ZYTE_API_URL,
@@ -20,23 +19,19 @@ from festival_pipeline.sources.settings import (
 
 
 def fetcher_settings(environ: dict[str, str]):
-    """What a step gets: the resource configured from `environ`, its secrets resolved from it."""
-    config = websites_config(environ)
-    saved = dict(os.environ)
-    try:
-        os.environ.update(environ)
-        resolved = {k: v.get_value() if isinstance(v, EnvVar) else v for k, v in config.items()}
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    return SourceWebsites(festival_db=FestivalDatabase(), **resolved).fetcher_settings()
+    """What a step gets: the resource configured from `environ`, its secrets resolved from it (as Dagster
+    resolves the resource's EnvVars in the step's process)."""
+    secrets = {field: environ[variable] for field, variable in website_secrets(environ).items()}
+    return SourceWebsites(festival_db=FestivalDatabase(), **websites_config(environ), **secrets).fetcher_settings()
 
 
 def test_secrets_are_environment_variables_not_values() -> None:
-    config = websites_config({"ZYTE_API_KEY": "zkey", "CRAWLBASE_TOKEN": "ctok", "CRAWLBASE_JS_TOKEN": ""})
-    assert config["zyte_api_key"] == EnvVar("ZYTE_API_KEY") and config["crawlbase_token"] == EnvVar("CRAWLBASE_TOKEN")
-    assert "crawlbase_js_token" not in config  # empty is unset
-    assert "zkey" not in repr(config) and "ctok" not in repr(config)
+    environ = {"ZYTE_API_KEY": "zkey", "CRAWLBASE_TOKEN": "ctok", "CRAWLBASE_JS_TOKEN": ""}
+    sites = code_location_resources(environ)["sites"]
+    assert sites.zyte_api_key == EnvVar("ZYTE_API_KEY") and sites.crawlbase_token == EnvVar("CRAWLBASE_TOKEN")
+    assert sites.crawlbase_js_token is None  # empty is unset
+    assert "zkey" not in repr(sites) and "ctok" not in repr(sites)
+    assert "zkey" not in repr(websites_config(environ))
 
 
 def test_settings_from_env() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dagster import MaterializeResult, MetadataValue, asset
 
-from festival_pipeline.database.introspection import table_schema
+from festival_pipeline.assets.reporting import column_schema
+from festival_pipeline.database.introspection import table_columns
 from festival_pipeline.database.organizations import organization_rows, upsert_organizations
 from festival_pipeline.registry import FESTIVALS
 from festival_pipeline.resources import FestivalDatabase
@@ -15,7 +16,7 @@ def festival_organizations(festival_db: FestivalDatabase) -> MaterializeResult:
     with festival_db.transaction() as cursor:
         changed = upsert_organizations(cursor)
         rows = organization_rows(cursor)
-        schema = table_schema(cursor, "festival_organizations")
+        schema = column_schema(table_columns(cursor, "festival_organizations"))
     registered = {festival.slug for festival in FESTIVALS}
     missing = registered - {slug for slug, _, _ in rows}
     if missing:

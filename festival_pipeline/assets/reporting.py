@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from dagster import MetadataValue
+from dagster import MetadataValue, TableColumn, TableColumnConstraints, TableSchema
 
 from festival_pipeline.model import CeremonyRecord
 
@@ -58,3 +58,10 @@ def ceremony_metadata(records: Sequence[CeremonyRecord]) -> dict[str, object]:
     if records:
         metadata["preview"] = MetadataValue.md(ceremony_preview(records[0]))
     return metadata
+
+
+def column_schema(columns: Sequence[tuple[str, str, bool]]) -> TableSchema:
+    """A table's `dagster/column_schema`: its (name, type, nullable) columns."""
+    return TableSchema(columns=[TableColumn(name=name, type=data_type,
+                                            constraints=TableColumnConstraints(nullable=nullable))
+                                for name, data_type, nullable in columns])

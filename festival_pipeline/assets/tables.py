@@ -28,8 +28,9 @@ from pydantic import Field
 
 from festival_pipeline.assets.common import RangeResults, provenance, run_of
 from festival_pipeline.assets.organizations import festival_organizations
+from festival_pipeline.assets.reporting import column_schema
 from festival_pipeline.database.ceremony_writer import ShrinkRefused, YearWriteResult
-from festival_pipeline.database.introspection import table_schema
+from festival_pipeline.database.introspection import table_columns
 from festival_pipeline.database.year_writes import YearCounts, table_facts, write_and_record, year_counts
 from festival_pipeline.io_managers.common import FESTIVAL_METADATA
 from festival_pipeline.model import ParsedYear, Provenance
@@ -157,7 +158,7 @@ def build_table_assets(
 
 def _table_metadata(festival_db: FestivalDatabase) -> dict[str, dict[str, object]]:
     with festival_db.transaction() as cursor:
-        return {table: {"dagster/column_schema": table_schema(cursor, table)} for table in TABLES}
+        return {table: {"dagster/column_schema": column_schema(table_columns(cursor, table))} for table in TABLES}
 
 
 def _checks(festival_db: FestivalDatabase, slug: str, keys: dict[str, AssetKey],
