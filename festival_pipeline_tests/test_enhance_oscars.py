@@ -208,8 +208,18 @@ def test_2024_keys_and_payload(record_2024: CeremonyRecord) -> None:
     assert stored == json.dumps(dataclasses.asdict(record_2024), ensure_ascii=False, sort_keys=True)
 
 
-def test_2024_deterministic(pages_2024) -> None:
-    assert enhance_oscars_ceremony(*pages_2024) == enhance_oscars_ceremony(*pages_2024)
+def test_2024_does_not_depend_on_imdbs_order(pages_2024) -> None:
+    """IMDb lists categories and nominees in an order of its own, which changes (the simulator shuffles
+    nominees by seed): the nominations of oscars.org's categories keep oscars.org's order, and the
+    ceremony holds the same nominations, ids and winners whatever IMDb's order."""
+    oscars, imdb = pages_2024
+    reordered = dataclasses.replace(imdb, categories=tuple(
+        dataclasses.replace(category, nominations=category.nominations[::-1]) for category in imdb.categories[::-1]))
+    assert reordered != imdb
+    usual, other = (enhance_oscars_ceremony(oscars, page).nominations for page in (imdb, reordered))
+    on_oscars_org = [n for n in usual if n.details["match"]["status"] != "imdb_only"]
+    assert on_oscars_org == [n for n in other if n.details["match"]["status"] != "imdb_only"] and on_oscars_org
+    assert sorted(map(repr, usual)) == sorted(map(repr, other))
 
 
 # ---------------------------------------------------------------------------
