@@ -278,6 +278,15 @@ def next_data_of(body: bytes) -> dict[str, Any]:
     return json.loads(match.group(2))
 
 
+def api_answers(edit: Callable[[dict[str, Any]], dict[str, Any]]) -> Plan:
+    """Every answer of IMDb's GraphQL API (POST /graphql) replaced by `edit(answer)`; pages as served."""
+
+    def apply(_path: str, body: bytes) -> bytes:
+        return json.dumps(edit(json.loads(body))).encode()
+
+    return lambda path, _attempt: transform(apply) if path == "/graphql" else OK
+
+
 def edit_next_data(edit: Callable[[dict[str, Any]], None]) -> Edit:
     """An edit of an IMDb page: `edit` changes its __NEXT_DATA__ JSON in place; the JSON is written
     back valid and HTML-safe, so the page stays well formed."""

@@ -25,7 +25,7 @@ from festival_pipeline_tests.conftest import (
     requires_shared,
     run_oscars,
 )
-from festival_pipeline_tests.fault_proxy import OK, RESET, FaultProxy, status, transform, truncate
+from festival_pipeline_tests.fault_proxy import OK, RESET, FaultProxy, api_answers, status, transform, truncate
 from festival_pipeline_tests.scripted_server import assert_paced
 
 pytestmark = pytest.mark.integration
@@ -169,15 +169,13 @@ def test_an_answer_with_errors_fails_its_year_with_the_apis_message_and_keeps_th
     assert run_festival(ephemeral_instance, simulator_url, "cannes", "2024").success
     before = nomination_rows(festival_database_url)
 
-    def failing_edition(_path: str, body: bytes) -> bytes:
-        answer = json.loads(body)
-        if "nominationEventEdition" in (answer.get("data") or {}):
-            answer = {"data": {"nominationEventEdition": None},
-                      "errors": [{"message": "Awards service unavailable", "extensions": {"code": "INTERNAL"}}]}
-        return json.dumps(answer).encode()
+    def failing_edition(answer: dict) -> dict:
+        if "nominationEventEdition" not in (answer.get("data") or {}):
+            return answer
+        return {"data": {"nominationEventEdition": None},
+                "errors": [{"message": "Awards service unavailable", "extensions": {"code": "INTERNAL"}}]}
 
-    with FaultProxy(simulator_url, lambda path, _attempt: transform(failing_edition) if path == "/graphql" else OK) \
-            as proxy:
+    with FaultProxy(simulator_url, api_answers(failing_edition)) as proxy:
         result = run_festival(ephemeral_instance, proxy.url, "cannes", "2024", raise_on_error=False)
     assert not result.success
     ((state, error),) = outcome(festival_database_url, "cannes", 2024)
@@ -189,16 +187,14 @@ def test_an_answer_with_errors_fails_its_year_with_the_apis_message_and_keeps_th
 def test_an_edition_the_api_does_not_know_fails_like_a_missing_page(
     ephemeral_instance, festival_database_url: str, simulator_url: str
 ) -> None:
-    def unknown_2024(_path: str, body: bytes) -> bytes:
-        answer = json.loads(body)
+    def unknown_2024(answer: dict) -> dict:
         event = (answer.get("data") or {}).get("nominationEvent")
         for edition in (event or {}).get("editions", []):
             if edition["year"] == 2024:
                 edition["id"] = "ee0000000"
-        return json.dumps(answer).encode()
+        return answer
 
-    with FaultProxy(simulator_url, lambda path, _attempt: transform(unknown_2024) if path == "/graphql" else OK) \
-            as proxy:
+    with FaultProxy(simulator_url, api_answers(unknown_2024)) as proxy:
         result = run_festival(ephemeral_instance, proxy.url, "cannes", "2024", raise_on_error=False)
     assert not result.success
     ((state, error),) = outcome(festival_database_url, "cannes", 2024)
