@@ -96,7 +96,8 @@ class Simulator:
     def requests_since(self, offset: int) -> list[dict]:
         with self.log.open("rb") as handle:
             handle.seek(offset)
-            return [json.loads(line) for line in handle.read().decode().splitlines() if line.strip()]
+            text = handle.read().decode()
+            return [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]  # whole lines only
 
     def stop(self) -> None:
         self.process.terminate()  # a no-op once it has exited
@@ -383,8 +384,7 @@ def checks(report: dict, rows: dict[str, list[tuple]]) -> dict[str, bool]:
 
 
 def print_summary(report: dict) -> None:
-    print(f"years {report['years']}, commit {report['commit']}, load {report['load_at_start']} → "
-          f"{report['load_at_end']}")
+    print(f"years {report['years']} at {report['commit']}, load {report['load_at_start']} → {report['load_at_end']}")
     for name, phase in report["phases"].items():
         hosts = "; ".join(f"{host} {h['requests']} requests, {h['bytes']:,} bytes"
                           for host, h in phase["http"]["by_host"].items())
