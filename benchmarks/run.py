@@ -2,7 +2,7 @@
 
 Everything local (127.0.0.1) and thrown away afterwards: the oscars.org/IMDb simulator
 (`../shared/festival_web/serve.py --log`, a subprocess, every page rendered once before timing) and
-fresh embedded PostgreSQL servers (temporary FESTIVAL_PIPELINE_HOME, free FESTIVAL_EMBEDDED_PG_PORT;
+fresh embedded PostgreSQL servers (temporary FESTIVAL_PIPELINE_HOME, each server on its own socket;
 started and migrated before the phases, as they stay running between a user's commands).
 
 Each phase is a monitored subprocess: wall time, CPU time, the simulator's requests (from its log),
@@ -49,6 +49,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
@@ -337,7 +338,6 @@ class Home:
     """A FESTIVAL_PIPELINE_HOME with its embedded server started, migrated, its Dagster storage created."""
 
     path: Path
-    port: int
     env: dict[str, str]  # the phases' environment
     instance_env: dict[str, str]  # what opens its Dagster instance here (DAGSTER_HOME, the storage URL)
     dagster_home: Path
@@ -348,7 +348,7 @@ class Home:
         """Another database on this home's server, created and migrated (the floors' own)."""
         from festival_pipeline.database import connection, migrate
 
-        url = self.festival_url.rsplit("/", 1)[0] + f"/{name}"
+        url = urlunsplit(urlsplit(self.festival_url)._replace(path=f"/{name}"))
         connection.ensure_database_exists(url)
         migrate.upgrade(url)
         return url
@@ -356,10 +356,13 @@ class Home:
     def stop(self) -> None:
         from festival_pipeline.database.embedded import EmbeddedPostgres
 
+        server = EmbeddedPostgres(self.path)
         try:
-            EmbeddedPostgres(self.path, self.port).stop()
+            server.stop()
         except Exception as exc:  # a report, not a failure of the benchmark
             print(f"could not stop the embedded PostgreSQL of {self.path}: {exc}", file=sys.stderr)
+        if server.location.system:  # as root its files are outside the temporary folder
+            shutil.rmtree(server.location.root, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -382,14 +385,14 @@ def make_home(tmp: Path, name: str, base_env: dict[str, str]) -> Home:
     from festival_pipeline import settings
     from festival_pipeline.runtime import instance_home
 
-    path, port = tmp / name, free_port()
-    env = {**base_env, "FESTIVAL_PIPELINE_HOME": str(path), "FESTIVAL_EMBEDDED_PG_PORT": str(port)}
+    path = tmp / name
+    env = {**base_env, "FESTIVAL_PIPELINE_HOME": str(path)}
     started = time.perf_counter()
     with environ(env):
         environment = instance_home.prepare(settings.database_settings(env), settings.pipeline_home(env), env)
     with environ(environment.env):
         DagsterInstance.from_config(str(environment.dagster_home)).dispose()  # creates Dagster's tables
-    return Home(path, port, env, environment.env, environment.dagster_home, environment.festival_url,
+    return Home(path, env, environment.env, environment.dagster_home, environment.festival_url,
                 round(time.perf_counter() - started, 2))
 
 
@@ -810,7 +813,6 @@ def main(argv: list[str] | None = None) -> int:
     single = args.single if first <= args.single <= last else last
 
     tmp = Path(tempfile.mkdtemp(prefix="festival-bench-"))
-    tmp.chmod(0o711)  # as root the embedded server's account must pass through (it is never opened up for it)
     base_env = {k: v for k, v in os.environ.items()
                 if k not in FOREIGN_VARIABLES and not k.startswith(FOREIGN_PREFIXES)}
     report: dict = {"years": f"{first}-{last}", "full_range": years is None, "cpus": os.cpu_count(),

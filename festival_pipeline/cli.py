@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from festival_pipeline import settings
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -182,13 +182,13 @@ def db() -> None:
     pass
 
 
-@db.command("url", help="Print the festival database URL (usable by psql).")
+@db.command("url", help="Print the festival database URL, without its password (usable by psql).")
 @click.option("--dagster", "which", flag_value="dagster", help="The Dagster instance's database instead.")
 def db_url(which: str | None) -> None:
-    from festival_pipeline.database.connection import resolve_database_urls
+    from festival_pipeline.database.connection import redact, resolve_database_urls
 
     urls = resolve_database_urls(settings.database_settings())
-    click.echo(urls.dagster if which == "dagster" else urls.festival)
+    click.echo(redact(urls.dagster if which == "dagster" else urls.festival))
 
 
 @db.command("upgrade", help="Create the database if needed and apply every migration.")
@@ -211,7 +211,7 @@ def db_stop() -> None:
     database = settings.database_settings()
     if database.festival_url:
         raise ConfigurationError("FESTIVAL_DATABASE_URL is set: the external server is not ours to stop")
-    stopped = EmbeddedPostgres(database.home, database.embedded_port).stop()
+    stopped = EmbeddedPostgres(database.home).stop()
     click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 

@@ -12,21 +12,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from festival_pipeline.database.connection import DatabaseSettings
+from festival_pipeline.database.connection import DatabaseSettings, check_url
+from festival_pipeline.errors import ConfigurationError
+
+__all__ = ["ConfigurationError"]  # raised by the readers below; re-exported for the callers
 
 DEFAULT_OSCARS_BASE_URL = "https://www.oscars.org"
 DEFAULT_IMDB_BASE_URL = "https://www.imdb.com"
-DEFAULT_EMBEDDED_PORT = 54329
 DEFAULT_PIPELINE_HOME = ".festival_pipeline"
-FESTIVAL_DATABASE_NAME = "festival"
-DAGSTER_DATABASE_NAME = "dagster"
-
-
-class ConfigurationError(RuntimeError):
-    """A setting is missing or malformed; the message says which and how to fix it."""
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -44,30 +39,19 @@ def pipeline_home(environ: Mapping[str, str] | None = None) -> Path:
     return Path(raw).expanduser().resolve()
 
 
-def _port(environ: Mapping[str, str]) -> int:
-    raw = _get(environ, "FESTIVAL_EMBEDDED_PG_PORT") or str(DEFAULT_EMBEDDED_PORT)
-    try:
-        port = int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"FESTIVAL_EMBEDDED_PG_PORT must be a port number, got {raw!r}") from exc
-    if not 1 <= port <= 65535:
-        raise ConfigurationError(f"FESTIVAL_EMBEDDED_PG_PORT must be between 1 and 65535, got {port}")
-    return port
+def _database_url(environ: Mapping[str, str], variable: str) -> str | None:
+    raw = _get(environ, variable)
+    return None if raw is None else check_url(variable, raw)
 
 
 def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
-    """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (external server), else the embedded
-    server under FESTIVAL_PIPELINE_HOME on FESTIVAL_EMBEDDED_PG_PORT (Dagster's storage through
-    pgbouncer when it is installed, unless FESTIVAL_PGBOUNCER=off)."""
-    from festival_pipeline.database.connection import DatabaseSettings
-
+    """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (an external server), else the embedded
+    server of FESTIVAL_PIPELINE_HOME; a malformed URL is a one-line error naming its variable."""
     env = _environ(environ)
     return DatabaseSettings(
-        festival_url=_get(env, "FESTIVAL_DATABASE_URL"),
-        dagster_url=_get(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
         home=pipeline_home(env),
-        embedded_port=_port(env),
-        pgbouncer=_get(env, "FESTIVAL_PGBOUNCER"),
+        festival_url=_database_url(env, "FESTIVAL_DATABASE_URL"),
+        dagster_url=_database_url(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
     )
 
 
@@ -155,7 +139,6 @@ def resources(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # a URL holds a password: Dagster resolves the variable where it is used and never shows it
         database_url=EnvVar("FESTIVAL_DATABASE_URL") if database.festival_url else None,
         pipeline_home=str(database.home),
-        embedded_port=database.embedded_port,
     )
     return {
         "festival_db": festival_db,

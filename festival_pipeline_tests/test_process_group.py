@@ -14,7 +14,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.runtime.process_group import run_in_process_group
 from festival_pipeline_tests.conftest import create_database, free_port, stop_on_sigterm
 
@@ -151,10 +150,10 @@ def _ui_answers(url: str) -> bool:
 
 @pytest.mark.integration  # starts Dagster's services
 def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Path, tmp_path: Path) -> None:
-    pg_port, ui_port = free_port(), free_port()
+    ui_port = free_port()
     env = {key: value for key, value in os.environ.items()
            if key not in ("FESTIVAL_DATABASE_URL", "FESTIVAL_DAGSTER_DATABASE_URL")}
-    env.update(FESTIVAL_PIPELINE_HOME=str(pg_home), FESTIVAL_EMBEDDED_PG_PORT=str(pg_port))
+    env.update(FESTIVAL_PIPELINE_HOME=str(pg_home))
     log = tmp_path / "dev.log"
     with log.open("w") as output:
         dev = subprocess.Popen([CLI, "dev", "--port", str(ui_port)], env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -179,8 +178,7 @@ def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Pat
         assert "Dagster services shut down" in log.read_text()
     finally:
         _kill([psutil.Process(dev.pid), *_descendants(dev.pid)] if dev.poll() is None else [])
-        _kill(tree + _dagster_processes_of(pg_home))
-        EmbeddedPostgres(pg_home, pg_port).stop()
+        _kill(tree + _dagster_processes_of(pg_home))  # the server itself: the pg_home fixture
 
 
 @pytest.mark.integration  # starts a Dagster code server

@@ -23,7 +23,7 @@ import yaml
 
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.connection import DatabaseSettings
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.errors import ConfigurationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
