@@ -230,14 +230,14 @@ def db_upgrade() -> None:
         click.echo(f"{redact(url)} upgraded from {before or 'empty'} to {after}")
 
 
-@db.command("stop", help="Stop the embedded PostgreSQL server.")
+@db.command("stop", help="Stop the embedded PostgreSQL server (and its pgbouncer).")
 def db_stop() -> None:
-    from festival_pipeline.database.embedded import EmbeddedPostgres
+    from festival_pipeline.database.connection import stop_embedded
 
     database = settings.database_settings()
     if database.festival_url:
         raise ConfigurationError("FESTIVAL_DATABASE_URL is set: the external server is not ours to stop")
-    stopped = EmbeddedPostgres(database.home).stop()
+    stopped = stop_embedded(database.home)
     click.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 

@@ -46,12 +46,14 @@ def _database_url(environ: Mapping[str, str], variable: str) -> str | None:
 
 def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
     """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (an external server), else the embedded
-    server of FESTIVAL_PIPELINE_HOME; a malformed URL is a one-line error naming its variable."""
+    server of FESTIVAL_PIPELINE_HOME (Dagster's storage through pgbouncer when it is installed, unless
+    FESTIVAL_PGBOUNCER=off); a malformed URL is a one-line error naming its variable."""
     env = _environ(environ)
     return DatabaseSettings(
         home=pipeline_home(env),
         festival_url=_database_url(env, "FESTIVAL_DATABASE_URL"),
         dagster_url=_database_url(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
+        pgbouncer=_get(env, "FESTIVAL_PGBOUNCER"),
     )
 
 

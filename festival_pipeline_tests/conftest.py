@@ -23,6 +23,7 @@ import pytest
 from psycopg2 import sql
 
 from festival_pipeline.database import migrate
+from festival_pipeline.database.connection import stop_embedded
 from festival_pipeline.database.embedded import EmbeddedPostgres, RunningServer
 from festival_pipeline.database.server_location import SYSTEM_ROOT
 
@@ -86,10 +87,10 @@ def pg_home(service_tmp: Path) -> Iterator[Path]:
 
 
 def remove_server(home: Path) -> None:
-    """Stop the embedded server of `home` started through the environment (SYSTEM_ROOT as root) and
-    remove the files it has outside the home."""
+    """Stop the embedded server of `home` started through the environment (SYSTEM_ROOT as root), and
+    its pgbouncer, and remove the files it has outside the home."""
     server = EmbeddedPostgres(home)
-    server.stop()
+    stop_embedded(home)
     if server.location.system and server.location.root.parent == SYSTEM_ROOT:
         shutil.rmtree(server.location.root, ignore_errors=True)
 

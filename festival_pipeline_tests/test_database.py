@@ -110,7 +110,7 @@ def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pyt
     connection.ensure_database_exists(urls.dagster)
     assert "festival_nominations" not in _tables(urls.dagster)
     # what Dagster's storage gets: SQLAlchemy's form, the socket folder in the query
-    engine = sqlalchemy.create_engine(urls.dagster_sqlalchemy, poolclass=sqlalchemy.pool.NullPool)
+    engine = sqlalchemy.create_engine(connection.to_sqlalchemy_url(urls.dagster), poolclass=sqlalchemy.pool.NullPool)
     with engine.connect() as connected:
         assert connected.execute(sqlalchemy.text("SELECT current_database()")).scalar() == "dagster"
     engine.dispose()

@@ -79,13 +79,22 @@ def test_a_role_the_ident_map_does_not_grant_is_refused(pg_home: Path) -> None:
 
 
 @root_only
-def test_as_root_an_account_that_reaches_the_socket_but_runs_nothing_of_ours_is_refused(pg_home: Path) -> None:
-    """Peer, not only the folder's mode: the server's own account can enter the socket folder, but it
-    is not the account running the project, so it does not get in."""
-    server = EmbeddedPostgres(pg_home).ensure_running()
-    psql = server_location.binaries(EmbeddedPostgres(pg_home).location) / "psql"
-    result = subprocess.run([str(psql), server.url("postgres"), "-c", "SELECT 1"], cwd="/", capture_output=True,
-                            text=True, timeout=60, **service_account.run_as(service_account.server_account()))
+def test_an_account_that_reaches_a_widened_socket_is_still_refused(pg_home: Path) -> None:
+    """Peer, not only the folder's mode: with the socket folder and file opened up by someone, another
+    account reaches the socket but does not get in."""
+    manager = EmbeddedPostgres(pg_home)
+    server = manager.ensure_running()
+    psql = server_location.binaries(manager.location) / "psql"
+    nobody = pwd.getpwnam("nobody")
+    try:
+        manager.location.root.chmod(0o711)
+        manager.location.socket_dir.chmod(0o711)
+        manager.location.socket_file.chmod(0o777)
+        result = subprocess.run([str(psql), server.url("postgres"), "-c", "SELECT 1"], cwd="/", capture_output=True,
+                                text=True, timeout=60, **service_account.run_as(nobody))
+    finally:
+        for path in (manager.location.root, manager.location.socket_dir, manager.location.socket_file):
+            path.chmod(0o700)
     assert result.returncode != 0 and "Peer authentication failed" in result.stderr, result.stderr
 
 

@@ -20,6 +20,8 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from festival_pipeline.database.embedded import EmbeddedPostgres
+from festival_pipeline.database.pooler import DagsterPooler, find_pgbouncer
+from festival_pipeline.database.service_account import server_account
 from festival_pipeline.errors import ConfigurationError
 
 FESTIVAL_DATABASE_NAME = "festival"
@@ -33,12 +35,6 @@ class DatabaseUrls:
     festival: str  # libpq form: postgresql://user@host:port/festival, or the embedded server's socket
     dagster: str
     embedded: bool
-
-    @property
-    def dagster_sqlalchemy(self) -> str:
-        """What Dagster's storage connects to, in the form dagster-postgres needs with SQLAlchemy 2.1
-        (explicit psycopg2 driver; a socket folder stays in the query, `?host=/dir`)."""
-        return to_sqlalchemy_url(self.dagster)
 
 
 def to_libpq_url(url: str) -> str:
@@ -97,6 +93,7 @@ class DatabaseSettings:
     home: Path  # the project's home (FESTIVAL_PIPELINE_HOME): it names the embedded server
     festival_url: str | None = None  # external festival database; None = the embedded server
     dagster_url: str | None = None  # Dagster's instance; None = `<festival name>_dagster` on the same server
+    pgbouncer: str | None = None  # FESTIVAL_PGBOUNCER: pgbouncer's path, `off`, or None (use one installed)
 
 
 def resolve_database_urls(database: DatabaseSettings) -> DatabaseUrls:
@@ -108,6 +105,26 @@ def resolve_database_urls(database: DatabaseSettings) -> DatabaseUrls:
     server = EmbeddedPostgres(database.home).ensure_running()
     return DatabaseUrls(festival=server.url(FESTIVAL_DATABASE_NAME), dagster=server.url(DAGSTER_DATABASE_NAME),
                         embedded=True)
+
+
+def dagster_storage_url(database: DatabaseSettings, urls: DatabaseUrls) -> str:
+    """What Dagster's storage connects to, in the form dagster-postgres needs with SQLAlchemy 2.1
+    (explicit psycopg2 driver; a socket folder stays in the query, `?host=/dir`): on the embedded
+    server, its pgbouncer when one is installed and not switched off (started if it is not running;
+    database/pooler.py), else the Dagster database itself."""
+    if urls.embedded:
+        binary = find_pgbouncer(database.pgbouncer)
+        pooler = DagsterPooler(EmbeddedPostgres(database.home).location)
+        if binary is not None and pooler.ensure_running(binary, server_account(), DAGSTER_DATABASE_NAME):
+            return to_sqlalchemy_url(pooler.url(DAGSTER_DATABASE_NAME))
+    return to_sqlalchemy_url(urls.dagster)
+
+
+def stop_embedded(home: Path) -> bool:
+    """Stop the embedded server of `home` and its pgbouncer; True when the server was running."""
+    server = EmbeddedPostgres(home)
+    DagsterPooler(server.location).stop()
+    return server.stop()
 
 
 def connect(url: str, **kwargs: object) -> psycopg2.extensions.connection:

@@ -140,10 +140,13 @@ class EmbeddedPostgres:
             return  # there already, or another process was first
 
     def _write_authentication(self, account: pwd.struct_passwd | None) -> None:
-        """pg_hba.conf (the socket, peer) and pg_ident.conf (the account running the project)."""
-        user = pwd.getpwuid(os.geteuid()).pw_name
-        ident = f"# Written by festival-pipeline before every start: who may log in as {SUPERUSER}.\n" \
-                f"{IDENT_MAP} {user} {SUPERUSER}\n"
+        """pg_hba.conf (the socket, peer) and pg_ident.conf (the account running the project, and as
+        root the server's own account)."""
+        users = [pwd.getpwuid(os.geteuid()).pw_name]
+        if account is not None:  # the server's own account, which pgbouncer runs as (database/pooler.py)
+            users.append(account.pw_name)
+        ident = f"# Written by festival-pipeline before every start: who may log in as {SUPERUSER}.\n" + \
+                "".join(f"{IDENT_MAP} {user} {SUPERUSER}\n" for user in users)
         for name, text in (("pg_hba.conf", _HBA), ("pg_ident.conf", ident)):
             path = self.data_dir / name
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

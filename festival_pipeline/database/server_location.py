@@ -76,7 +76,7 @@ def lay_out(location: ServerLocation, home: Path, account: pwd.struct_passwd | N
             f"the embedded PostgreSQL's socket {location.socket_file} is longer than the {_SOCKET_PATH_LIMIT} "
             "characters a Unix socket allows; set FESTIVAL_PIPELINE_HOME to a shorter path")
     if location.system:
-        location.root.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _open_folder(location.root.parent)
     for folder in (location.root, location.data_dir, location.socket_dir):
         _private_folder(folder, account)
     if location.system:
@@ -85,6 +85,14 @@ def lay_out(location: ServerLocation, home: Path, account: pwd.struct_passwd | N
         location.log_file.touch(mode=0o600)
         if account is not None:  # the server writes its log
             os.chown(location.log_file, account.pw_uid, account.pw_gid)
+
+
+def _open_folder(folder: Path) -> None:
+    """A folder everyone may pass through (0755 whatever the umask: the server's account must), made
+    if missing; one that exists is left as it is."""
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
 
 
 def _private_folder(folder: Path, account: pwd.struct_passwd | None) -> None:
@@ -111,7 +119,7 @@ def binaries(location: ServerLocation, system_root: Path = SYSTEM_ROOT) -> Path:
     copied_bin = target / package / "bin"
     if (target / ".complete").exists():
         return copied_bin
-    target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    _open_folder(target.parent)
     with fasteners.InterProcessLock(str(target.parent / ".copy.lock")):
         if not (target / ".complete").exists():
             _copy(site, [package, libraries.relative_to(site)], target)
