@@ -354,11 +354,12 @@ class Home:
         return url
 
     def stop(self) -> None:
+        from festival_pipeline.database.connection import stop_embedded
         from festival_pipeline.database.embedded import EmbeddedPostgres
 
         server = EmbeddedPostgres(self.path)
         try:
-            server.stop()
+            stop_embedded(self.path)  # the server and its pgbouncer
         except Exception as exc:  # a report, not a failure of the benchmark
             print(f"could not stop the embedded PostgreSQL of {self.path}: {exc}", file=sys.stderr)
         if server.location.system:  # as root its files are outside the temporary folder
@@ -782,6 +783,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waf-ttl", type=float, default=300, help="seconds a challenge token stays valid")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a phase is killed")
     parser.add_argument("--poll", type=float, default=0.1, help="seconds between RSS samples")
+    parser.add_argument("--pgbouncer", metavar="PATH",
+                        help="also unpolite backfills with Dagster's storage through this pgbouncer, against the "
+                             "same on the server's socket (FESTIVAL_PGBOUNCER=off), alternating on fresh homes "
+                             "(ab-pgbouncer-N, ab-direct-N)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the --pgbouncer A/B (default 2)")
     parser.add_argument("--json", help="write the whole report here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, homes)")
     args = parser.parse_args(argv)
@@ -849,6 +855,17 @@ def main(argv: list[str] | None = None) -> int:
                                                     ["oscars", *bench.years_option(), "--from-archive"])
             fingerprints["from-archive"] = nomination_fingerprint(main_home.festival_url)
         main_home.stop()
+
+        for round_number in range(1, args.rounds + 1 if args.pgbouncer else 1):
+            # Dagster's storage through the embedded server's pgbouncer, then on the server's socket
+            # directly (FESTIVAL_PGBOUNCER=off), on fresh homes: A B A B …
+            for variant, setting in (("pgbouncer", args.pgbouncer), ("direct", "off")):
+                name = f"ab-{variant}-{round_number}"
+                home = make_home(tmp, f"home-{name}", {**unpolite, "FESTIVAL_PGBOUNCER": setting})
+                homes.append(home)
+                phases[name] = bench.backfill(name, home, ["oscars", *bench.years_option()])
+                fingerprints[name] = nomination_fingerprint(home.festival_url)
+                home.stop()
 
         polite_env = {k: v for k, v in base_env.items() if k != "FESTIVAL_HTTP_REQUESTS_PER_SECOND"}
         if args.polite:
