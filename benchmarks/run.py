@@ -227,7 +227,7 @@ def dagster_timings(home: Home, before: set[str], t0: float, wall: float) -> dic
 def run_phase(name: str, command: list[str], home: Home, simulator: Simulator, log: Path, timeout: float) -> dict:
     """`command` in `home`'s environment, its output in `log`: wall time, the simulator's requests, and
     for a backfill command its Dagster timings, for a script the JSON line it prints."""
-    shown = " ".join(connection.redact(a) for a in [Path(command[0]).name, *command[1:]])
+    shown = " ".join(settings.redact(a) for a in [Path(command[0]).name, *command[1:]])
     print(f"[{name}] {shown} (load {load()})", flush=True)
     backfill = command[0] == str(CLI)
     if backfill:

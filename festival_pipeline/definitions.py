@@ -32,7 +32,6 @@ def code_location_resources(environ: Mapping[str, str] | None = None) -> dict[st
         # a URL holds a password: Dagster resolves the variable where it is used and never shows it
         database_url=EnvVar("FESTIVAL_DATABASE_URL") if database.festival_url else None,
         pipeline_home=str(database.home),
-        embedded_port=database.embedded_port,
     )
     # API keys and tokens as EnvVars: resolved in the step that uses them, never shown or stored
     secrets = {field: EnvVar(variable) for field, variable in settings.website_secrets(environ).items()}

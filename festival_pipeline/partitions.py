@@ -19,7 +19,8 @@ RANGE_POLICY = BackfillPolicy.single_run()
 
 
 def yearly_partitions(first_year: int) -> TimeWindowPartitionsDefinition:
-    """Years from `first_year` to the current year.
+    """Years from `first_year` to the current year (the years `years.years_since` lists without
+    Dagster).
 
     end_offset=1 includes the current year: nominations are announced long before the ceremony,
     so the year exists as "announced, not awarded". A festival partition is the year IMDb labels

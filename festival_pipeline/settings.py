@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-if TYPE_CHECKING:
-    from festival_pipeline.database.connection import DatabaseSettings
+from festival_pipeline.errors import ConfigurationError
+
+__all__ = ["ConfigurationError"]  # raised by the readers below; re-exported for the callers
 
 DEFAULT_OSCARS_BASE_URL = "https://www.oscars.org"
 DEFAULT_IMDB_BASE_URL = "https://www.imdb.com"
-DEFAULT_EMBEDDED_PORT = 54329
 DEFAULT_PIPELINE_HOME = ".festival_pipeline"
-FESTIVAL_DATABASE_NAME = "festival"
-DAGSTER_DATABASE_NAME = "dagster"
-
-
-class ConfigurationError(RuntimeError):
-    """A setting is missing or malformed; the message says which and how to fix it."""
 
 
 def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -44,29 +40,63 @@ def pipeline_home(environ: Mapping[str, str] | None = None) -> Path:
     return Path(raw).expanduser().resolve()
 
 
-def _port(environ: Mapping[str, str]) -> int:
-    raw = _get(environ, "FESTIVAL_EMBEDDED_PG_PORT") or str(DEFAULT_EMBEDDED_PORT)
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Which PostgreSQL to use: an external festival database by URL, else the embedded server."""
+
+    home: Path  # the project's home (FESTIVAL_PIPELINE_HOME): it names the embedded server
+    festival_url: str | None = None  # external festival database; None = the embedded server
+    dagster_url: str | None = None  # Dagster's instance; None = `<festival name>_dagster` on the same server
+    pgbouncer: str | None = None  # FESTIVAL_PGBOUNCER: pgbouncer's path, `off`, or None (use one installed)
+
+
+_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2")
+URL_FORM = "postgresql://user:password@host:5432/database"
+
+
+def redact(url: str) -> str:
+    """The URL without its password (for anything printed or stored)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", "@", 1)))
+
+
+def check_url(variable: str, url: str) -> str:
+    """`url` when it names a PostgreSQL database, else a one-line error naming `variable` and the form."""
+    problem = None
     try:
-        port = int(raw)
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError as exc:
-        raise ConfigurationError(f"FESTIVAL_EMBEDDED_PG_PORT must be a port number, got {raw!r}") from exc
-    if not 1 <= port <= 65535:
-        raise ConfigurationError(f"FESTIVAL_EMBEDDED_PG_PORT must be between 1 and 65535, got {port}")
-    return port
+        problem = str(exc)
+    else:
+        if "://" not in url or parts.scheme.lower() not in _SCHEMES:
+            problem = "not a postgresql:// URL"
+        elif not (parts.hostname or parse_qs(parts.query).get("host")):
+            problem = "no host"
+        elif not parts.path.strip("/"):
+            problem = "no database name"
+    if problem:
+        raise ConfigurationError(f"{variable} must be a PostgreSQL URL like {URL_FORM} ({problem}): "
+                                 f"got {redact(url)!r}")
+    return url
+
+
+def _database_url(environ: Mapping[str, str], variable: str) -> str | None:
+    raw = _get(environ, variable)
+    return None if raw is None else check_url(variable, raw)
 
 
 def database_settings(environ: Mapping[str, str] | None = None) -> DatabaseSettings:
-    """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (external server), else the embedded
-    server under FESTIVAL_PIPELINE_HOME on FESTIVAL_EMBEDDED_PG_PORT (Dagster's storage through
-    pgbouncer when it is installed, unless FESTIVAL_PGBOUNCER=off)."""
-    from festival_pipeline.database.connection import DatabaseSettings
-
+    """FESTIVAL_DATABASE_URL / FESTIVAL_DAGSTER_DATABASE_URL (an external server), else the embedded
+    server of FESTIVAL_PIPELINE_HOME (Dagster's storage through pgbouncer when it is installed, unless
+    FESTIVAL_PGBOUNCER=off); a malformed URL is a one-line error naming its variable."""
     env = _environ(environ)
     return DatabaseSettings(
-        festival_url=_get(env, "FESTIVAL_DATABASE_URL"),
-        dagster_url=_get(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
         home=pipeline_home(env),
-        embedded_port=_port(env),
+        festival_url=_database_url(env, "FESTIVAL_DATABASE_URL"),
+        dagster_url=_database_url(env, "FESTIVAL_DAGSTER_DATABASE_URL"),
         pgbouncer=_get(env, "FESTIVAL_PGBOUNCER"),
     )
 

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 import psycopg2
@@ -22,7 +23,9 @@ import pytest
 from psycopg2 import sql
 
 from festival_pipeline.database import migrate
+from festival_pipeline.database.connection import stop_embedded
 from festival_pipeline.database.embedded import EmbeddedPostgres, RunningServer
+from festival_pipeline.database.server_location import SYSTEM_ROOT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -61,31 +64,46 @@ def requires_shared() -> None:
 
 @pytest.fixture(scope="session")
 def service_tmp() -> Iterator[Path]:
-    """A temporary folder (0711) for homes of embedded servers.
-
-    As root the server runs as the `pgserver` account, which cannot enter pytest's 0700 tmp_path,
-    and the project never widens folders for it; this folder lets it through, listing nothing."""
+    """A temporary folder for the session's embedded servers: `system/` stands in for the system
+    location their files live in as root (SYSTEM_ROOT), so the session leaves nothing there."""
     base = Path(tempfile.mkdtemp(prefix="festival-pg-"))
-    base.chmod(0o711)
+    base.chmod(0o755)  # as root the server's account passes through to system/<key>
     yield base
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def system_root(service_tmp: Path) -> Path:
+    return service_tmp / "system"
+
+
 @pytest.fixture
-def pg_home(service_tmp: Path) -> Path:
-    """A FESTIVAL_PIPELINE_HOME that does not exist yet, for a server of this test's own."""
-    return service_tmp / f"home-{uuid.uuid4().hex[:8]}"
+def pg_home(service_tmp: Path) -> Iterator[Path]:
+    """A FESTIVAL_PIPELINE_HOME that does not exist yet, for a server of this test's own; its server
+    is stopped afterwards, and (as root) the files it made in SYSTEM_ROOT removed."""
+    home = service_tmp / f"home-{uuid.uuid4().hex[:8]}"
+    yield home
+    remove_server(home)
+
+
+def remove_server(home: Path) -> None:
+    """Stop the embedded server of `home` started through the environment (SYSTEM_ROOT as root), and
+    its pgbouncer, and remove the files it has outside the home."""
+    server = EmbeddedPostgres(home)
+    stop_embedded(home)
+    if server.location.system and server.location.root.parent == SYSTEM_ROOT:
+        shutil.rmtree(server.location.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def pg_server(service_tmp: Path) -> Iterator[RunningServer]:
+def pg_server(service_tmp: Path, system_root: Path) -> Iterator[RunningServer]:
     """One embedded PostgreSQL for the whole session, as users get it by default.
 
     Its data is thrown away with the session, so it does not flush to disk (`fsync = off`): the
     hundreds of databases the tests create made every CREATE DATABASE and the final checkpoint
     wait on the disk (4-10 s at shutdown alone). Nothing the tests assert depends on durability
     across a server crash; the crash tests kill the pipeline's processes, not the server."""
-    manager = EmbeddedPostgres(service_tmp / "pg_home", free_port())
+    manager = EmbeddedPostgres(service_tmp / "pg_home", system_root=system_root)
     server = manager.ensure_running()
     with _admin(server) as cursor:
         for setting in ("fsync", "synchronous_commit", "full_page_writes"):
@@ -121,7 +139,7 @@ def migrated_template(pg_server: RunningServer) -> str:
     """A database migrated once, copied for every test that wants a fresh migrated database."""
     url = create_database(pg_server, "template_festival")
     migrate.upgrade(url)
-    return url.rsplit("/", 1)[-1].split("?", 1)[0]
+    return urlsplit(url).path.lstrip("/")
 
 
 @pytest.fixture

@@ -20,17 +20,18 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, DagsterRunStatus,
 
 from festival_pipeline.database import connection
 from festival_pipeline.definitions import code_location_resources, defs
-from festival_pipeline.operations import SelectionError
+from festival_pipeline.operations import SelectionError, plan
 from festival_pipeline.operations.backfill import (
     BACKFILL_TAG,
+    LAUNCHED_BY_TAG,
     backfill_partitions,
     backfill_title,
     contiguous_ranges,
-    plan,
 )
 from festival_pipeline.operations.dagster_api import AssetNode
 from festival_pipeline.pools import IMDB_API_POOL, IMDB_PAGES_POOL, OSCARS_POOL
-from festival_pipeline_tests.conftest import sites_env
+from festival_pipeline.runtime.services import wait_for_webserver
+from festival_pipeline_tests.conftest import free_port, sites_env, stop_on_sigterm
 from festival_pipeline_tests.fault_proxy import by_path, transform
 
 pytestmark = pytest.mark.timeout(600)
@@ -68,6 +69,10 @@ def nominations(url: str, slug: str, year: int) -> int:
             (slug, year),
         )
         return cursor.fetchone()[0]
+
+
+def own_tags(tags: dict[str, str]) -> list[str]:
+    return [key for key in tags if key.startswith("festival_pipeline/")]
 
 
 def one_line(text: str) -> str:
@@ -165,6 +170,7 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     (backfill,) = dagster_instance.get_backfills()
     assert backfill.status.value == "COMPLETED_SUCCESS"
     assert backfill.title and "oscars 2023–2024" in backfill.title
+    assert own_tags(backfill.tags) == [LAUNCHED_BY_TAG]  # one bookkeeping tag in the UI's row
     (run,) = dagster_instance.get_runs(filters=RunsFilter(tags={BACKFILL_TAG: backfill.backfill_id}))
     assert run.status == DagsterRunStatus.SUCCESS and run.job_name == "__ASSET_JOB"
     assert (run.tags[RANGE_START], run.tags[RANGE_END]) == ("2023", "2024")
@@ -188,6 +194,33 @@ def test_backfill_two_oscar_years_is_a_dagster_backfill_that_lands_both(
     frame = code_location.load_asset_value(NOMINATIONS, partition_key="2024", instance=dagster_instance)
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == nominations(festival_database_url, "academy-awards", 2024)
+
+
+@pytest.mark.integration
+def test_with_dev_running_the_backfills_page_shows_a_landed_backfill_completed(
+    dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str, tmp_path: Path
+) -> None:
+    """The command reports "landed" only once Dagster has closed the backfill, also when the daemon is
+    `festival-pipeline dev`'s (which looks at backfills every 30 s and cannot be restarted by us)."""
+    port = free_port()
+    env = {**os.environ, "OSCARS_BASE_URL": simulator_url, "IMDB_BASE_URL": simulator_url,
+           "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
+    with (tmp_path / "dev.log").open("w") as log:
+        dev = subprocess.Popen([CLI, "dev", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        wait_for_webserver(f"http://127.0.0.1:{port}", None, timeout=240)
+        result = run_cli(simulator_url, "backfill", "oscars", "--years", "2024")
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        (backfill,) = dagster_instance.get_backfills()
+        # what the UI's Backfills page shows at the moment the command said it landed
+        assert backfill.status.value == "COMPLETED_SUCCESS"
+        assert f"all 1 partition(s) landed (backfill {backfill.backfill_id}: completed_success)" in one_line(
+            result.stdout)
+        assert f"127.0.0.1:{port}/runs/b/{backfill.backfill_id}" in one_line(result.stdout)  # dev's webserver
+        assert own_tags(backfill.tags) == [LAUNCHED_BY_TAG]
+    finally:
+        assert stop_on_sigterm("festival-pipeline dev", dev) is None
 
 
 def _changed_markup(_path: str, body: bytes) -> bytes:

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
+import sqlalchemy
 
 from festival_pipeline import settings
 from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.database.organizations import upsert_organizations
 from festival_pipeline.registry import FESTIVALS
-from festival_pipeline.settings import ConfigurationError
 from festival_pipeline_tests.conftest import free_port
 
 FESTIVAL_TABLES = {"festival_organizations", "festival_ceremonies", "festival_categories", "festival_nominations"}
@@ -93,76 +93,82 @@ def test_registry_upsert_is_idempotent(festival_database_url: str) -> None:
 def test_embedded_mode_starts_once_and_is_reused(pg_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FESTIVAL_DATABASE_URL", raising=False)
     monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(pg_home))
-    monkeypatch.setenv("FESTIVAL_EMBEDDED_PG_PORT", str(free_port()))
-    try:
-        urls = connection.resolve_database_urls(settings.database_settings())
-        assert urls.embedded and urls.festival.endswith("/festival") and urls.dagster.endswith("/dagster")
-        # TCP needs the generated password (kept 0600 in the home): no other local user gets in
-        password_file = pg_home / "postgres.password"
-        assert password_file.stat().st_mode & 0o777 == 0o600
-        assert password_file.read_text() in urls.festival
-        port = int(urls.festival.rsplit(":", 1)[1].split("/")[0])
-        with pytest.raises(psycopg2.OperationalError, match="password"):
-            psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
-        pid_file = pg_home / "postgres" / "postmaster.pid"
-        first_pid = pid_file.read_text().splitlines()[0]
-        # a later command reuses the running server
-        again = connection.resolve_database_urls(settings.database_settings())
-        assert again == urls
-        assert pid_file.read_text().splitlines()[0] == first_pid
-        migrate.upgrade(urls.festival)
-        assert "festival_nominations" in _tables(urls.festival)
-        # the Dagster instance's database is a different database on the same server
-        connection.ensure_database_exists(urls.dagster)
-        assert "festival_nominations" not in _tables(urls.dagster)
-    finally:
-        EmbeddedPostgres(pg_home, 0).stop()
-
-
-def test_embedded_mode_reports_a_busy_port(pg_home: Path) -> None:
-    with socket.socket() as squatter:
-        squatter.bind(("127.0.0.1", 0))
-        squatter.listen()
-        port = squatter.getsockname()[1]
-        with pytest.raises(ConfigurationError, match=f"port {port} .*in use"):
-            EmbeddedPostgres(pg_home, port).ensure_running()
+    urls = connection.resolve_database_urls(settings.database_settings())
+    server = EmbeddedPostgres(pg_home)
+    assert urls.embedded and urlsplit(urls.festival).path == "/festival" and urlsplit(urls.dagster).path == "/dagster"
+    assert f"host={server.location.socket_dir}" in urls.festival  # the socket, no TCP address, no password
+    assert urlsplit(urls.festival).password is None
+    pid_file = server.data_dir / "postmaster.pid"
+    first_pid = pid_file.read_text().splitlines()[0]
+    # a later command reuses the running server
+    again = connection.resolve_database_urls(settings.database_settings())
+    assert again == urls
+    assert pid_file.read_text().splitlines()[0] == first_pid
+    migrate.upgrade(urls.festival)
+    assert "festival_nominations" in _tables(urls.festival)
+    # the Dagster instance's database is a different database on the same server
+    connection.ensure_database_exists(urls.dagster)
+    assert "festival_nominations" not in _tables(urls.dagster)
+    # what Dagster's storage gets: SQLAlchemy's form, the socket folder in the query
+    engine = sqlalchemy.create_engine(connection.to_sqlalchemy_url(urls.dagster), poolclass=sqlalchemy.pool.NullPool)
+    with engine.connect() as connected:
+        assert connected.execute(sqlalchemy.text("SELECT current_database()")).scalar() == "dagster"
+    engine.dispose()
 
 
 def test_two_managers_never_start_two_servers_on_one_data_directory(pg_home: Path) -> None:
-    first = EmbeddedPostgres(pg_home, free_port())
-    second = EmbeddedPostgres(pg_home, free_port())  # another port, same data
-    try:
-        server = first.ensure_running()
-        assert second.ensure_running() == server  # found the running one instead of starting another
-    finally:
-        first.stop()
+    first = EmbeddedPostgres(pg_home)
+    second = EmbeddedPostgres(pg_home)
+    server = first.ensure_running()
+    assert second.ensure_running() == server  # found the running one instead of starting another
 
 
 def test_external_mode_never_starts_a_server(
     pg_server, pg_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """External = a second, separately started server; the embedded home stays untouched."""
-    external = EmbeddedPostgres(pg_home, free_port())
-    server = external.ensure_running()
-    try:
-        home = tmp_path / "unused_home"
-        monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(home))
-        monkeypatch.setenv("FESTIVAL_DATABASE_URL", server.url("festival_ext"))
-        urls = connection.resolve_database_urls(settings.database_settings())
-        assert not urls.embedded
-        assert urls.festival == server.url("festival_ext")
-        assert urls.dagster == server.url("festival_ext_dagster")
-        migrate.upgrade(urls.festival)
-        assert "festival_ceremonies" in _tables(urls.festival)
-        assert not (home / "postgres").exists()
-    finally:
-        external.stop()
+    server = EmbeddedPostgres(pg_home).ensure_running()
+    home = tmp_path / "unused_home"
+    monkeypatch.setenv("FESTIVAL_PIPELINE_HOME", str(home))
+    monkeypatch.setenv("FESTIVAL_DATABASE_URL", server.url("festival_ext"))
+    urls = connection.resolve_database_urls(settings.database_settings())
+    assert not urls.embedded
+    assert urls.festival == server.url("festival_ext")
+    assert urls.dagster == server.url("festival_ext_dagster")
+    migrate.upgrade(urls.festival)
+    assert "festival_ceremonies" in _tables(urls.festival)
+    assert not home.exists()
+    assert EmbeddedPostgres(home).running() is None
+
+
+@pytest.mark.parametrize(("variable", "url", "problem"), [
+    ("FESTIVAL_DATABASE_URL", "mysql://a@b/c", "not a postgresql:// URL"),
+    ("FESTIVAL_DATABASE_URL", "notaurl", "not a postgresql:// URL"),
+    ("FESTIVAL_DATABASE_URL", "postgresql://user:secret@db.internal:5432", "no database name"),
+    ("FESTIVAL_DATABASE_URL", "postgresql://user:secret@db.internal:port/festival", "Port could not be cast"),
+    ("FESTIVAL_DAGSTER_DATABASE_URL", "postgresql:///dagster", "no host"),
+])
+def test_a_bad_database_url_is_one_line_naming_the_variable_and_the_form(
+        variable: str, url: str, problem: str, festival_database_url: str) -> None:
+    env = {"FESTIVAL_DATABASE_URL": festival_database_url, variable: url, "PATH": "/usr/bin:/bin"}
+    for command in (["db", "url"], ["status"]):
+        result = subprocess.run([sys.executable, "-m", "festival_pipeline.entry", *command], env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"festival-pipeline: error: {variable} must be a PostgreSQL URL like "
+                                   "postgresql://user:password@host:5432/database")
+        assert problem in lines[0]
+        assert "secret" not in lines[0]
+        shown = url.replace(":secret@", "@")
+        assert repr(shown) in lines[0]  # as given, not rewritten (`notaurl`, not `notaurl://`)
 
 
 def test_unreachable_external_database_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"postgresql://someone:secret@127.0.0.1:{free_port()}/festival"
     result = subprocess.run(
-        [sys.executable, "-m", "festival_pipeline.cli", "db", "upgrade"],
+        [sys.executable, "-m", "festival_pipeline.entry", "db", "upgrade"],
         env={"FESTIVAL_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -176,7 +182,7 @@ def test_unreachable_external_database_is_one_clear_line(monkeypatch: pytest.Mon
 
 def test_cli_db_url_is_usable_by_psql(festival_database_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "festival_pipeline.cli", "db", "url"], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "festival_pipeline.entry", "db", "url"], capture_output=True, text=True, timeout=60,
         env={"FESTIVAL_DATABASE_URL": festival_database_url, "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr

@@ -28,7 +28,8 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 from festival_pipeline import settings
 from festival_pipeline.database import connection
 from festival_pipeline.executor import PID_TAG
-from festival_pipeline.operations.backfill import backfill_partitions, plan
+from festival_pipeline.operations import plan
+from festival_pipeline.operations.backfill import backfill_partitions
 from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
 from festival_pipeline_tests.conftest import create_database, free_port, sites_env

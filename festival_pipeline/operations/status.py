@@ -1,4 +1,5 @@
-"""`festival-pipeline status`: per festival, year and edition, what the database holds.
+"""`festival-pipeline status`: what the database holds, a line per festival, or per year and
+edition of the festivals asked for.
 
 A year is one of: missing (never imported), failed (with the error), no-edition,
 nothing-to-import, announced-not-awarded, complete. Years come from the festival's
@@ -11,19 +12,39 @@ import csv
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TypeVar
 
+import psycopg2.errors
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from festival_pipeline.database import connection, status_queries
+from festival_pipeline.database import connection, outcomes, status_queries
 from festival_pipeline.database.status_queries import EditionState
-from festival_pipeline.operations import festival_label, selected_keys
+from festival_pipeline.operations import FestivalYears, festival_label, selected_keys
 from festival_pipeline.registry import Festival
 
+T = TypeVar("T")
 MISSING = "missing"
+OTHER = "other"  # a year's editions announced-not-awarded, no-edition, nothing-to-import, or mixed
 RATE_KEYS = ("nomination_match_rate", "film_id_rate", "person_id_rate")
+
+
+def read(database_url: str, query: Callable[[], T]) -> T:
+    """`query()` on the database (created if missing), its schema migrated first only when it has to
+    be: a fresh database has no tables, an older one lacks some (the read then fails, and is done
+    again after the migration). Alembic costs a third of a second to import, more than the read."""
+    connection.ensure_database_exists(database_url)
+    try:
+        return query()
+    except (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn):
+        from festival_pipeline.database import migrate
+
+        migrate.upgrade(database_url)
+        return query()
 
 
 @dataclass(frozen=True)
@@ -81,8 +102,51 @@ def festival_status(database_url: str, festival: Festival, years: list[int] | No
     return [row for year in keys for row in by_year.get(year, [StatusRow(label, year, None, MISSING)])]
 
 
-def status_rows(database_url: str, festivals: list[Festival], years: list[int] | None = None) -> list[StatusRow]:
-    return [row for festival in festivals for row in festival_status(database_url, festival, years)]
+def status_rows(database_url: str, selection: list[FestivalYears]) -> list[StatusRow]:
+    return [row for chosen in selection
+            for row in festival_status(database_url, chosen.festival, [int(key) for key in chosen.keys])]
+
+
+@dataclass(frozen=True)
+class FestivalSummary:
+    """One festival's selected years, counted: the line `status` prints per festival."""
+
+    festival: str
+    years: int
+    complete: int
+    failed: int
+    missing: int
+    other: int  # announced-not-awarded, no-edition, nothing-to-import (or editions of mixed states)
+    last_import: datetime | None
+    last_run: str | None
+
+
+def festival_summaries(database_url: str, selection: list[FestivalYears]) -> list[FestivalSummary]:
+    """A line per festival: its years complete, failed, missing, other, and its latest import."""
+    with connection.transaction(database_url) as cursor:
+        recorded = status_queries.year_outcomes(cursor)
+    by_festival: dict[str, dict[int, status_queries.YearOutcome]] = {}
+    for outcome in recorded:
+        by_festival.setdefault(outcome.slug, {})[outcome.year] = outcome
+    summaries = []
+    for chosen in selection:
+        years = by_festival.get(chosen.festival.slug, {})
+        states = Counter(_year_state(years.get(int(key))) for key in chosen.keys)
+        seen = [years[int(key)] for key in chosen.keys if int(key) in years]
+        latest = max(seen, key=lambda outcome: outcome.updated_at, default=None)
+        summaries.append(FestivalSummary(
+            festival_label(chosen.festival), len(chosen.keys), states[outcomes.COMPLETE], states[outcomes.FAILED],
+            states[MISSING], states[OTHER], latest.updated_at if latest else None,
+            latest.run_id if latest else None))
+    return summaries
+
+
+def _year_state(outcome: status_queries.YearOutcome | None) -> str:
+    if outcome is None:
+        return MISSING
+    if outcomes.FAILED in outcome.statuses:
+        return outcomes.FAILED
+    return outcomes.COMPLETE if set(outcome.statuses) == {outcomes.COMPLETE} else OTHER
 
 
 def to_json(rows: list[StatusRow]) -> str:
@@ -148,6 +212,32 @@ def summary_line(rows: list[StatusRow]) -> str:
     stale = sum(1 for row in rows if row.stale)
     parts = [f"{count} {status}" for status, count in sorted(counts.items())]
     return ", ".join(parts) + (f"; {stale} stale" if stale else "")
+
+
+def summary_table(summaries: list[FestivalSummary]) -> Table:
+    """The view without --festival: a line per festival (`--festival NAME` lists its years)."""
+    table = Table(title="festival-pipeline status (per year: --festival NAME)", box=box.SIMPLE_HEAD)
+    for name, justify in (("festival", "left"), ("years", "right"), ("complete", "right"), ("failed", "right"),
+                          ("missing", "right"), ("other", "right"), ("last import (UTC)", "left"),
+                          ("last run", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for line in summaries:
+        table.add_row(
+            line.festival, str(line.years), _count(line.complete, "green"), _count(line.failed, "bold red"),
+            _count(line.missing, "yellow"), str(line.other),
+            _timestamp(line.last_import.isoformat() if line.last_import else None), (line.last_run or "")[:8])
+    return table
+
+
+def _count(value: int, style: str) -> str:
+    return f"[{style}]{value}[/{style}]" if value else "0"
+
+
+def render_summary(summaries: list[FestivalSummary], console: Console) -> None:
+    console.print(summary_table(summaries))
+    totals = [sum(getattr(line, field) for line in summaries) for field in ("years", "complete", "failed", "missing")]
+    console.print(f"{len(summaries)} festival(s), {totals[0]} year(s): {totals[1]} complete, {totals[2]} failed, "
+                  f"{totals[3]} missing")
 
 
 def render(rows: list[StatusRow], output_format: str, console: Console) -> None:

@@ -15,7 +15,7 @@ from pydantic import Field, PrivateAttr
 
 from festival_pipeline import settings
 from festival_pipeline.database import connection, migrate
-from festival_pipeline.database.connection import DatabaseSettings
+from festival_pipeline.settings import DatabaseSettings
 
 
 @functools.cache
@@ -38,9 +38,7 @@ class FestivalDatabase(ConfigurableResource):
     database_url: str | None = Field(
         default=None, description="postgresql://… of the festival database; unset = the embedded server.")
     pipeline_home: str = Field(default=settings.DEFAULT_PIPELINE_HOME,
-                               description="Where the embedded server keeps its data (home/postgres).")
-    embedded_port: int = Field(default=settings.DEFAULT_EMBEDDED_PORT,
-                               description="Port of the embedded server on 127.0.0.1.")
+                               description="The project's home: it names the embedded server.")
 
     _url: str | None = PrivateAttr(default=None)
     _kept: psycopg2.extensions.connection | None = PrivateAttr(default=None)
@@ -48,8 +46,7 @@ class FestivalDatabase(ConfigurableResource):
     _keep_connection: bool = PrivateAttr(default=False)
 
     def settings(self) -> DatabaseSettings:
-        return DatabaseSettings(festival_url=self.database_url, home=Path(self.pipeline_home),
-                                embedded_port=self.embedded_port)
+        return DatabaseSettings(home=Path(self.pipeline_home), festival_url=self.database_url)
 
     def start(self) -> str:
         """Make the database reachable and migrated; returns its URL."""

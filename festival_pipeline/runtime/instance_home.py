@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 
 from festival_pipeline.database import connection, migrate
-from festival_pipeline.database.connection import DatabaseSettings
+from festival_pipeline.errors import ConfigurationError
 from festival_pipeline.pools import SITE_POOLS
-from festival_pipeline.settings import ConfigurationError
+from festival_pipeline.settings import DatabaseSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PG_URL_VARIABLE = "FESTIVAL_DAGSTER_PG_URL"
@@ -81,7 +81,7 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
         config = yaml.safe_dump(instance_config(), sort_keys=False)
         write_atomically(dagster_home / "dagster.yaml", config)
     env = {**base, "DAGSTER_HOME": str(dagster_home), "FESTIVAL_PIPELINE_HOME": str(home),
-           PG_URL_VARIABLE: urls.dagster_sqlalchemy}
+           PG_URL_VARIABLE: connection.dagster_storage_url(database, urls)}
     create_site_pools(env, dagster_home)
     return DagsterEnvironment(env=env, dagster_home=dagster_home, festival_url=urls.festival,
                               dagster_url=urls.dagster)
