@@ -20,7 +20,7 @@ import pytest
 from festival_pipeline.database import server_location, service_account
 from festival_pipeline.database.embedded import SUPERUSER, EmbeddedPostgres
 from festival_pipeline.errors import ConfigurationError
-from festival_pipeline_tests.conftest import free_port, remove_server
+from festival_pipeline_tests.conftest import remove_server
 
 AS_ROOT = os.geteuid() == 0
 ACCOUNT = service_account.SERVICE_ACCOUNT if AS_ROOT else None
@@ -43,12 +43,6 @@ def _hba_rules(data_dir: Path) -> list[list[str]]:
 def _proc_status(pid: int) -> dict[str, str]:
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return {key: value.strip() for key, _, value in (line.partition(":") for line in lines)}
-
-
-def _run_as_account(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    account = service_account.server_account()
-    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120,
-                          **service_account.run_as(account), **kwargs)
 
 
 def test_the_server_listens_on_a_private_socket_only_and_keeps_no_password(pg_home: Path) -> None:
@@ -154,48 +148,6 @@ def test_two_homes_run_two_servers_side_by_side(pg_home: Path, service_tmp: Path
             connection.close()
     finally:
         remove_server(other_home)
-
-
-def _old_data_directory(manager: EmbeddedPostgres) -> None:
-    """A data directory as an older version left it: initdb with trust (or passwords), listening on TCP."""
-    account = service_account.server_account()
-    manager.home.mkdir(mode=0o700)
-    server_location.lay_out(manager.location, manager.home, account)
-    initdb = server_location.binaries(manager.location) / "initdb"
-    _run_as_account([str(initdb), "--auth=trust", "--encoding=utf8", "-U", SUPERUSER, "-D", str(manager.data_dir)],
-                    cwd="/")
-    assert any("trust" in rule for rule in _hba_rules(manager.data_dir))
-
-
-def test_an_old_data_directory_gets_the_socket_and_peer_rules_before_it_listens(pg_home: Path) -> None:
-    manager = EmbeddedPostgres(pg_home)
-    _old_data_directory(manager)
-    manager.ensure_running()
-    rules = _hba_rules(manager.data_dir)
-    assert rules == [["local", "all", "all", "peer", "map=festival"]], rules
-
-
-def test_an_old_server_still_running_on_tcp_is_restarted_on_its_socket_and_keeps_its_data(
-        pg_home: Path) -> None:
-    manager = EmbeddedPostgres(pg_home)
-    _old_data_directory(manager)
-    port = free_port()
-    pg_ctl = server_location.binaries(manager.location) / "pg_ctl"
-    _run_as_account([str(pg_ctl), "-D", str(manager.data_dir), "-w", "-l", str(manager.log_file),
-                     "-o", f"-h 127.0.0.1 -p {port} -k ''", "start"], cwd="/", start_new_session=True)
-    connection = psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres")  # trust, TCP
-    with connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE kept AS SELECT 42 AS answer")
-    connection.close()
-    assert manager.running() is None  # not as this version runs it
-    server = manager.ensure_running()
-    assert psutil.Process(server.pid).net_connections(kind="inet") == []
-    with psycopg2.connect(server.url("postgres")) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT answer FROM kept")
-        assert cursor.fetchone() == (42,)
-    connection.close()
-    with pytest.raises(psycopg2.OperationalError):
-        psycopg2.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=3)
 
 
 def test_a_home_too_deep_for_a_socket_is_one_clear_line(service_tmp: Path) -> None:

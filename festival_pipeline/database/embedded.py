@@ -6,8 +6,8 @@ running the project can enter (server_location.py). Authentication on that socke
 kernel tells the server which account connects, and pg_ident.conf maps exactly the account running
 the project to the superuser. The folder's mode keeps every other account away from the socket;
 peer keeps them out even if someone widened the folder, and costs no password to store, hand to
-Dagster or leak (there is none). pg_hba.conf and pg_ident.conf are written before every start, so a
-data directory made by an older version (passwords, TCP) is brought in line before it listens.
+Dagster or leak (there is none). pg_hba.conf and pg_ident.conf are written before every start, from
+what this process knows (who runs the project, the server's account).
 
 We run the wheel's initdb and pg_ctl ourselves, as the server's account (its own group, no other
 group: service_account.run_as), and leave the server running so that later commands reuse it
@@ -105,10 +105,6 @@ class EmbeddedPostgres:
             if current is not None and self._ours(current):
                 return RunningServer(self.location.socket_dir, self.data_dir, current.pid)
             account = server_account()
-            if current is not None:
-                logger.warning("restarting the embedded PostgreSQL (started by an older version, on TCP) to move "
-                               "it to its Unix socket")
-                self._pg_ctl(account, "stop", "-m", "fast")
             server_location.lay_out(self.location, self.home, account)
             if not (self.data_dir / "PG_VERSION").exists():
                 self._run(account, "initdb", "--auth-local=peer", "--auth-host=reject", "--encoding=utf8",
