@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,17 +25,12 @@ from festival_pipeline.database import migrate
 from festival_pipeline.database.connection import stop_embedded
 from festival_pipeline.database.embedded import EmbeddedPostgres, RunningServer
 from festival_pipeline.database.server_location import SYSTEM_ROOT
+from festival_pipeline.tags import RANGE_END_TAG, RANGE_START_TAG
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT_ROOT.parent / "shared"
 SIMULATOR_PACKAGE = SHARED / "festival_web"
 FIXTURE_PAGES = Path(__file__).parent / "fixtures" / "pages"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def stop_on_sigterm(name: str, process: subprocess.Popen) -> str | None:
@@ -303,7 +297,7 @@ def run_oscars(instance, sites_url: str, first: str, last: str | None = None, ra
                        run_config=run_config, tags={**(tags or {}), RANGE_START: first, RANGE_END: last})
 
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+RANGE_START, RANGE_END = RANGE_START_TAG, RANGE_END_TAG
 
 
 @pytest.fixture

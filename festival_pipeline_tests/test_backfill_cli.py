@@ -22,7 +22,6 @@ from festival_pipeline.database import connection
 from festival_pipeline.definitions import code_location_resources, defs
 from festival_pipeline.operations import SelectionError, plan
 from festival_pipeline.operations.backfill import (
-    BACKFILL_TAG,
     LAUNCHED_BY_TAG,
     backfill_partitions,
     backfill_title,
@@ -30,8 +29,9 @@ from festival_pipeline.operations.backfill import (
 )
 from festival_pipeline.operations.dagster_api import AssetNode
 from festival_pipeline.pools import IMDB_API_POOL, IMDB_PAGES_POOL, OSCARS_POOL
-from festival_pipeline.runtime.services import wait_for_webserver
-from festival_pipeline_tests.conftest import free_port, sites_env, stop_on_sigterm
+from festival_pipeline.runtime.services import free_port, wait_for_webserver
+from festival_pipeline.tags import BACKFILL_TAG
+from festival_pipeline_tests.conftest import sites_env, stop_on_sigterm
 from festival_pipeline_tests.fault_proxy import by_path, transform
 
 pytestmark = pytest.mark.timeout(600)

@@ -16,7 +16,7 @@ from festival_pipeline.database import connection, migrate
 from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.database.organizations import upsert_organizations
 from festival_pipeline.registry import FESTIVALS
-from festival_pipeline_tests.conftest import free_port
+from festival_pipeline.runtime.services import free_port
 
 FESTIVAL_TABLES = {"festival_organizations", "festival_ceremonies", "festival_categories", "festival_nominations"}
 

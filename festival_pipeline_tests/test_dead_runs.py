@@ -31,8 +31,10 @@ from festival_pipeline.executor import PID_TAG
 from festival_pipeline.operations import plan
 from festival_pipeline.operations.backfill import backfill_partitions
 from festival_pipeline.operations.dagster_api import DagsterApi
+from festival_pipeline.pools import SITE_POOLS
 from festival_pipeline.runtime import instance_home
-from festival_pipeline_tests.conftest import create_database, free_port, sites_env
+from festival_pipeline.runtime.services import free_port
+from festival_pipeline_tests.conftest import create_database, sites_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 
@@ -159,8 +161,8 @@ def test_with_dev_running_a_killed_run_worker_is_ended_and_a_relaunch_completes(
     try:
         _wait_for_webserver(api, dev, tmp_path / "dev.log")
         targets = plan("oscars", YEARS)
-        for pool in ("oscars.org", "imdb.com"):
-            api.set_pool_limit(pool, 1)
+        for pool in SITE_POOLS:  # one slot per site: a slot the dead run kept would block the relaunch
+            instance.event_log_storage.set_concurrency_slots(pool, 1)
         api.launch_backfill(backfill_partitions(api.asset_nodes(), targets), tags={}, title="launched as from the UI")
         run_id = wait_for_step(instance, FETCH_STEPS, timeout=300)
         worker = int(instance.get_run_by_id(run_id).tags[PID_TAG])

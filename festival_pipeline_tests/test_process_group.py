@@ -15,7 +15,8 @@ import psutil
 import pytest
 
 from festival_pipeline.runtime.process_group import run_in_process_group
-from festival_pipeline_tests.conftest import create_database, free_port, stop_on_sigterm
+from festival_pipeline.runtime.services import free_port
+from festival_pipeline_tests.conftest import create_database, stop_on_sigterm
 
 CLI = str(Path(sys.executable).with_name("festival-pipeline"))
 # a command whose children are Python's own (a shell would make background jobs ignore SIGINT)

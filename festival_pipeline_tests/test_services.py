@@ -23,9 +23,9 @@ from festival_pipeline.operations import plan
 from festival_pipeline.operations.backfill import backfill_partitions
 from festival_pipeline.operations.dagster_api import DagsterApi
 from festival_pipeline.runtime import instance_home
-from festival_pipeline.runtime.services import wait_for_webserver
+from festival_pipeline.runtime.services import free_port, wait_for_webserver
 from festival_pipeline.sources.rate_limit import PACE_SCHEMA, pace_table
-from festival_pipeline_tests.conftest import create_database, free_port, sites_env, stop_on_sigterm
+from festival_pipeline_tests.conftest import create_database, sites_env, stop_on_sigterm
 from festival_pipeline_tests.fault_proxy import FaultProxy
 from festival_pipeline_tests.scripted_server import assert_paced
 

@@ -29,11 +29,11 @@ import pytest
 import requests
 
 from festival_pipeline.database.embedded import RunningServer
+from festival_pipeline.runtime.services import free_port
 from festival_pipeline_tests.conftest import (
     PROJECT_ROOT,
     SHARED,
     create_database,
-    free_port,
     requires_shared,
     sites_env,
 )

@@ -30,9 +30,7 @@ from festival_pipeline.partitions import partition_years
 from festival_pipeline.resources import FestivalDatabase, SourceWebsites
 from festival_pipeline.sources.imdb_editions import ImdbEventReader, Served
 from festival_pipeline.sources.page_store import PageStore
-
-BACKFILL_TAG = "dagster/backfill"
-ROOT_BACKFILL_TAG = "dagster/root_backfill_id"
+from festival_pipeline.tags import BACKFILL_TAG, ROOT_BACKFILL_TAG
 
 DIRECT_INVOCATION = "direct-invocation"
 

@@ -36,9 +36,9 @@ from festival_pipeline.io_managers.common import FESTIVAL_METADATA
 from festival_pipeline.model import ParsedYear, Provenance
 from festival_pipeline.partitions import RANGE_POLICY, partition_years
 from festival_pipeline.resources import FestivalDatabase
+from festival_pipeline.tags import ACCEPT_SHRINK_TAG
 
 TABLES = ("festival_ceremonies", "festival_categories", "festival_nominations")
-ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
 
 
 class WriteConfig(Config):

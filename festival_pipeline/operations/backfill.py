@@ -54,11 +54,10 @@ from festival_pipeline.runtime.dead_runs import (
 )
 from festival_pipeline.runtime.instance_home import DagsterEnvironment
 from festival_pipeline.runtime.services import DagsterStack
+from festival_pipeline.tags import ACCEPT_SHRINK_TAG, BACKFILL_TAG
 
 POLL_SECONDS = 1.0
 WAIT_REPORT_SECONDS = 2.0
-BACKFILL_TAG = "dagster/backfill"
-ACCEPT_SHRINK_TAG = "festival_pipeline/accept_shrink"
 FINALIZE_TIMEOUT_SECONDS = 30.0
 # the daemon that closes a finished backfill: ours is restarted (a fresh one looks at once); another
 # one (`festival-pipeline dev`'s, a deployment's) looks every 30 s, fixed in Dagster

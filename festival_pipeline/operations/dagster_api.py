@@ -35,11 +35,6 @@ class AssetCounts:
     materialized: int
     failed: int
 
-    @property
-    def settled(self) -> bool:
-        """Every targeted partition materialized or failed."""
-        return self.materialized + self.failed >= self.targeted
-
 
 @dataclass(frozen=True)
 class BackfillState:
@@ -51,14 +46,6 @@ class BackfillState:
     @property
     def final(self) -> bool:
         return self.status in FINAL_BACKFILL_STATUSES
-
-    @property
-    def settled(self) -> bool:
-        return all(count.settled for count in self.counts)
-
-    @property
-    def failed_partitions(self) -> int:
-        return sum(count.failed for count in self.counts)
 
 
 @dataclass(frozen=True)
@@ -112,10 +99,6 @@ _REQUESTED_BACKFILLS = """{ partitionBackfillsOrError(status: REQUESTED) { __typ
   ... on PartitionBackfills { results { id tags { key value } } } ... on PythonError { message } } }"""
 
 _ASSET_NODES = """{ assetNodes { assetKey { path } groupName kinds } }"""
-
-_SET_POOL = """
-mutation($key: String!, $limit: Int!) { setConcurrencyLimit(concurrencyKey: $key, limit: $limit) }"""
-
 
 
 class DagsterApi:
@@ -189,9 +172,6 @@ class DagsterApi:
                 tuple((step["runId"], step["stepKey"]) for step in item["pendingSteps"]))
             for item in limits
         }
-
-    def set_pool_limit(self, pool: str, limit: int) -> None:
-        self.query(_SET_POOL, {"key": pool, "limit": limit})
 
     def free_slots_for_run(self, run_id: str) -> None:
         self.query(_FREE_SLOTS, {"runId": run_id})

@@ -30,10 +30,9 @@ from festival_pipeline.database.organizations import organization_id
 from festival_pipeline.executor import HOST_TAG, PID_STARTED_TAG, PID_TAG, machine_id
 from festival_pipeline.groups import asset_prefix, job_name
 from festival_pipeline.registry import FESTIVALS
+from festival_pipeline.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
 UNFINISHED = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
-PARTITION_TAG = "dagster/partition"
-RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)

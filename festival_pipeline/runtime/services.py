@@ -136,20 +136,6 @@ class Service:
         psutil.wait_procs([p for p in alive if p.pid != self.process.pid], timeout=5)
 
 
-def wait_for_port(port: int, service: Service, timeout: float = 120.0) -> None:
-    """Until something listens on 127.0.0.1:port (the code server binds once its code is loaded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not service.running:
-            raise RuntimeError(f"the Dagster {service.name} exited; see {service.log_path}")
-        with socket.socket() as probe:
-            probe.settimeout(1)
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the Dagster {service.name} did not listen on port {port} within {timeout:.0f} s")
-
-
 _LOCATIONS = """{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus
   locationOrLoadError { __typename ... on PythonError { message } } } } } }"""
 _RELOAD = """mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename } }"""
