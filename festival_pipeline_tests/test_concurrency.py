@@ -27,6 +27,7 @@ from dagster import DagsterRunStatus, materialize
 
 from festival_pipeline.assets.oscars import oscars_assets
 from festival_pipeline.database import connection, migrate
+from festival_pipeline.pools import SITE_POOLS
 from festival_pipeline.registry import FESTIVALS
 from festival_pipeline_tests.conftest import create_database, pipeline_resources
 
@@ -34,7 +35,6 @@ pytestmark = pytest.mark.integration
 
 YEARS = ("2022", "2023", "2024", "2024")
 RUN_TIMEOUT = 150
-POOLS = ("oscars.org", "imdb.com")  # the pools of the two raw page assets
 
 DRIVER = textwrap.dedent(
     """
@@ -108,7 +108,7 @@ def test_four_concurrent_partition_runs_equal_a_sequential_run(
     # the pools' limit rows exist already: instance_home.prepare() (run by the fixture, as by every
     # festival-pipeline command) creates them, so runs starting together do not race on that insert
     # (Dagster's own first-use initialisation fails on PostgreSQL for all but one: dagster-io/dagster#33552)
-    assert set(POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
+    assert set(SITE_POOLS) <= set(dagster_instance.event_log_storage.get_concurrency_keys())
     script = tmp_path / "concurrent_driver.py"
     script.write_text(DRIVER)
     start_file = tmp_path / "go"
@@ -214,8 +214,8 @@ def test_first_use_of_the_registry_from_many_sessions_at_once(festival_database_
 def test_pool_limits_exist_before_the_first_run(dagster_instance) -> None:
     """`festival-pipeline dev | serve | backfill | dagster` run prepare(); runs may then start four at a time."""
     storage = dagster_instance.event_log_storage
-    assert set(POOLS) <= set(storage.get_concurrency_keys())
-    for pool in POOLS:
+    assert set(SITE_POOLS) <= set(storage.get_concurrency_keys())
+    for pool in SITE_POOLS:
         info = storage.get_concurrency_info(pool)
         assert (info.slot_count, info.using_default_limit) == (2, False), info  # created, not first-used
 
@@ -258,4 +258,5 @@ def test_services_starting_together_on_a_new_database_all_find_the_pools(
     monkeypatch.setenv(instance_home.PG_URL_VARIABLE, environments[0].env[instance_home.PG_URL_VARIABLE])
     with DagsterInstance.from_config(str(environments[0].dagster_home)) as instance:
         storage = instance.event_log_storage
-        assert [storage.get_concurrency_info(p).slot_count for p in instance_home.SITE_POOLS] == [2, 2, 2]
+        limit = instance_home.pool_limit(environments[0].dagster_home)
+        assert [storage.get_concurrency_info(p).slot_count for p in SITE_POOLS] == [limit] * len(SITE_POOLS)

@@ -27,6 +27,7 @@ from dagster_docker import DockerRunLauncher
 from docker.utils.build import exclude_paths
 
 from festival_pipeline.definitions import defs
+from festival_pipeline.pools import SITE_POOLS
 from festival_pipeline.runtime import instance_home
 from festival_pipeline_tests.conftest import create_database
 
@@ -368,21 +369,26 @@ def test_compose_instance_launches_runs_in_docker_containers(docker_instance, co
     assert code_server["environment"]["DAGSTER_CURRENT_IMAGE"] == code_server["image"]
 
 
-def test_compose_instance_queues_runs_four_at_a_time(docker_instance) -> None:
+def test_a_compose_deployment_queues_runs_and_shares_sites_as_a_local_one(docker_instance, tmp_path) -> None:
+    """Moving to Compose changes neither how many runs run at once nor how many steps fetch a site at
+    once: deploy/docker/dagster.yaml queues runs and limits the site pools as the repo's dagster.yaml
+    (which `festival-pipeline dev` uses), and every pool a fetching asset uses gets that limit."""
+    local_home = tmp_path / "local"
+    local_home.mkdir()
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", local_home / "dagster.yaml")
+    with DagsterInstance.from_config(str(local_home)) as local:
+        expected = local.get_concurrency_config()
+    deployed = docker_instance.get_concurrency_config()
     assert isinstance(docker_instance.run_coordinator, QueuedRunCoordinator)
-    assert docker_instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 4
-
-
-def test_compose_instance_gives_each_site_two_slots(docker_instance) -> None:
-    """The fetching assets' pools (oscars.org, and IMDb's pages or API) come up with two slots each,
-    shared by all runs (their requests share one pace per host through the festival database)."""
+    assert deployed.run_queue_config.max_concurrent_runs == expected.run_queue_config.max_concurrent_runs > 1
+    assert deployed.pool_config.default_pool_limit == expected.pool_config.default_pool_limit
+    assert instance_home.pool_limit(local_home) == expected.pool_config.default_pool_limit > 1
     pools = {asset.op.pool for asset in defs.assets if isinstance(asset, AssetsDefinition)} - {None}
-    assert len(pools) == 2 and pools <= set(instance_home.SITE_POOLS)  # prepare() creates every one of them
-    assert docker_instance.get_concurrency_config().pool_config.default_pool_limit == 2
+    assert len(pools) == 2 and pools <= set(SITE_POOLS)  # prepare() creates every one of them
     storage = docker_instance.event_log_storage
-    for pool in instance_home.SITE_POOLS:
+    for pool in SITE_POOLS:
         storage.initialize_concurrency_limit_to_default(pool)  # what a run's first step in the pool does
-        assert storage.get_concurrency_info(pool).slot_count == instance_home.SITE_POOLS[pool] == 2
+        assert storage.get_concurrency_info(pool).slot_count == expected.pool_config.default_pool_limit
 
 
 def test_compose_instance_detects_dead_run_containers(docker_instance) -> None:

@@ -88,8 +88,8 @@ def prepare(database: DatabaseSettings, home: Path, environ: Mapping[str, str] |
 
 
 def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
-    """Create the site pools that do not exist yet (`SITE_POOLS`' limits), with Dagster's own commands,
-    before any run needs them; a limit an operator set (UI, CLI) is kept.
+    """Create the site pools that do not exist yet, with dagster.yaml's `pools.default_limit` and
+    Dagster's own commands, before any run needs them; a limit an operator set (UI, CLI) is kept.
 
     Dagster creates a pool on its first use from `pools.default_limit`, but runs starting together on
     a fresh PostgreSQL instance race on that insert and one of them fails; created up front, there is
@@ -102,15 +102,23 @@ def create_site_pools(env: Mapping[str, str], dagster_home: Path) -> None:
         return
     with _one_preparer_at_a_time(env[PG_URL_VARIABLE]):
         existing = _existing_pools(env, dagster_home)
+        limit = pool_limit(dagster_home)
         creating = {pool: subprocess.Popen([*DAGSTER_CONCURRENCY, "set", pool, str(limit)], env=dict(env),
                                            cwd=dagster_home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                            text=True)
-                    for pool, limit in SITE_POOLS.items() if pool not in existing}
+                    for pool in SITE_POOLS if pool not in existing}
         for pool, process in creating.items():
             output, _ = process.communicate(timeout=120)
             if process.returncode != 0:
                 raise ConfigurationError(f"cannot create the Dagster pool {pool}: {_last_line(output)}")
     write_atomically(marker, database + "\n")
+
+
+def pool_limit(dagster_home: Path) -> int:
+    """The instance's default pool limit (dagster.yaml `concurrency.pools.default_limit`, Dagster's 1
+    when unset): the site pools are created with it."""
+    config = yaml.safe_load((dagster_home / "dagster.yaml").read_text()) or {}
+    return int(((config.get("concurrency") or {}).get("pools") or {}).get("default_limit", 1))
 
 
 @contextmanager
