@@ -11,9 +11,8 @@ from dagster import (
 )
 
 # A backfill runs all the years of one festival as one ranged run (each asset step handles the whole
-# range). Measured against runs of 25 years (benchmarks/README.md): every extra run costs a run worker
-# and a step server that import the code (~6 s of CPU each), and a run waiting for a site's pool slot
-# polls for it busily and with a growing back-off (up to 15 s), so smaller runs were slower. Festivals
+# range): every extra run costs a run worker and a step server that import the code, and a run waiting
+# for a site's pool slot polls for it, so smaller runs are slower (benchmarks/README.md). Festivals
 # still overlap: one festival's run parses and writes while the next one's fetches.
 RANGE_POLICY = BackfillPolicy.single_run()
 

@@ -62,12 +62,10 @@ __all__ = [
     "ShrinkRefused",
     "ShrinkReport",
     "WriteMismatch",
-    "WriteResult",
     "YearWriteResult",
     "delete_orphan_categories",
     "lock_year",
     "shrink_report",
-    "write_ceremony",
     "write_year",
 ]
 
@@ -241,18 +239,6 @@ class YearWriteResult:
     @property
     def deleted(self) -> int:
         return sum(e.deleted for e in self.editions) + sum(e.nominations for e in self.removed_editions)
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """Result of `write_ceremony` (one edition, the former unit of write)."""
-
-    ceremony_id: int
-    categories: int  # distinct categories this ceremony uses
-    nominations: int  # nomination rows the ceremony has after the write
-    inserted: int
-    updated: int
-    deleted: int
 
 
 # ---------------------------------------------------------------------------
@@ -569,19 +555,3 @@ def write_year(
         categories_deleted=delete_orphan_categories(cursor, org_id),
         report=report,
     )
-
-
-def write_ceremony(cursor: Cursor, record: CeremonyRecord, scraped_at: datetime) -> WriteResult:
-    """Merge one edition, as the Dagster layer did before `write_year`; refuses nothing.
-
-    Kept for the current table assets and the benchmark script until they call `write_year`:
-    it neither refuses a shrink nor touches the year's other editions.
-    """
-    org_id = organization_id(cursor, record.organization_slug)
-    lock_year(cursor, org_id, record.year)
-    category_ids, _, _ = _upsert_categories(cursor, org_id, [record])
-    written = _write_edition(cursor, org_id, record, category_ids, scraped_at)
-    delete_orphan_categories(cursor, org_id)
-    return WriteResult(ceremony_id=written.ceremony_id, categories=written.categories,
-                       nominations=written.nominations, inserted=written.inserted, updated=written.updated,
-                       deleted=written.deleted)

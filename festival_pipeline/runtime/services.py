@@ -289,9 +289,9 @@ class DagsterStack:
 
     def close(self) -> None:
         """Stop every service we started (each stops its own children): the daemon and the webserver
-        together, then the code server, given 3 s: its shutdown usually takes 2-3 s, but 2 of 6 full
-        backfills measured here waited 30 s for it (until killed); with its clients gone and the
-        backfill's runs ended, it has nothing left to finish."""
+        together, then the code server, given a few seconds only: with its clients gone and the
+        backfill's runs ended it has nothing left to finish, and it may otherwise wait for a call in
+        flight until killed."""
         clients = [self.services.pop(key) for key in ("daemon", "webserver") if key in self.services]
         with ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(Service.stop, clients))

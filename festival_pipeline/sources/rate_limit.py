@@ -100,9 +100,8 @@ class HostRateLimiter:
 
     Each attempt takes a fresh timestamp from the bucket's clock, and the waits carry a little
     jitter. pyrate-limiter's own blocking loop keeps the first attempt's timestamp and adds its
-    sleeps to it; across processes the one that had waited then lost every race to one that had
-    not (measured: a step waited 390 s for a slot of one host while two other steps fetched from
-    it), so the wait is ours.
+    sleeps to it; across processes the one that had waited then loses every race to one that has
+    not (a step can starve while others fetch from the host), so the wait is ours.
     """
 
     def __init__(self, rate_for: Callable[[str], float], pace_database_url: str | None = None) -> None:
