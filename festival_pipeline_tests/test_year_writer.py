@@ -22,7 +22,6 @@ from festival_pipeline.database.ceremony_writer import (
     ShrinkRefused,
     ShrinkReport,
     shrink_report,
-    write_ceremony,
     write_year,
 )
 from festival_pipeline.database.organizations import organization_id
@@ -412,17 +411,6 @@ def test_the_report_reads_only_and_equals_the_one_a_refusal_carries(written_2024
     assert (copy.report, str(copy)) == (report, str(ShrinkRefused(report)))
     assert report.as_metadata()["removed_categories"][0].startswith("2024/1: ")
     assert report.as_metadata()["substantial"] is True
-
-
-def test_write_ceremony_still_merges_one_edition(festival_database_url: str) -> None:
-    from datetime import UTC, datetime
-
-    with connection.transaction(festival_database_url) as cursor:
-        first = write_ceremony(cursor, imdb_record(), datetime.now(UTC))
-    with connection.transaction(festival_database_url) as cursor:
-        again = write_ceremony(cursor, imdb_record(drop_last_nominations(1)), datetime.now(UTC))
-    assert (first.inserted, first.nominations, again.deleted, again.nominations) == (130, 130, 1, 129)
-    assert again.ceremony_id == first.ceremony_id
 
 
 # --------------------------------------------------------------------------- concurrent writers of one organization
