@@ -1,10 +1,11 @@
-"""Every setting the pipeline reads from the environment, in one place.
+"""Every setting of the pipeline's own that it reads from the environment, in one place (Dagster's
+DAGSTER_HOME is read where the instance is laid out, runtime/instance_home.py).
 
 This module is a leaf: it imports nothing of the project. Resources are plain config fields
 (`festival_pipeline.resources`), filled from what these functions read when the code location loads
 (`definitions.py` assembles them); secrets (database URLs with passwords, API keys) become
 `dagster.EnvVar`s, so Dagster resolves them in the process that uses them and never shows or stores
-their values. README "Environment variables" lists every variable.
+their values. docs/configuration.md lists every variable.
 """
 
 from __future__ import annotations

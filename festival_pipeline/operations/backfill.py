@@ -4,8 +4,9 @@ from the command line.
 The command submits the backfill through the webserver's GraphQL API (as the UI's "Materialize →
 backfill" does), so it is under Overview → Backfills with per-partition status, can be cancelled and
 re-executed there. The daemon launches its runs — one ranged run per festival, queued, at most four
-at once, the per-site pools keeping one fetch step per site at a time (one festival's run parses and
-writes while the next one's fetches). When `festival-pipeline dev` is not running, the command starts
+at once, the per-site pools allowing two fetching steps per site at a time (the next festival's run
+starts fetching while the last one finishes; one festival's run parses and writes while the next
+ones fetch), every request at the site's one pace. When `festival-pipeline dev` is not running, the command starts
 what must run — a code server, a webserver and a daemon — for its own duration.
 
 While it runs it shows the years done and failed, pages fetched and rows written (from the festival

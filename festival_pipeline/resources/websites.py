@@ -62,7 +62,7 @@ def _headers(spec: str) -> dict[str, str]:
 class SourceWebsites(ConfigurableResource):
     """oscars.org and IMDb (or the simulator standing in for them): where they are, how politely
     they are fetched, by which fetcher, and whether IMDb is read from its GraphQL API or its event
-    pages (README "Sources")."""
+    pages (docs/sources.md)."""
 
     oscars_base_url: str = settings.DEFAULT_OSCARS_BASE_URL
     imdb_base_url: str = settings.DEFAULT_IMDB_BASE_URL
