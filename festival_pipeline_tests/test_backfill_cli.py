@@ -203,8 +203,7 @@ def test_with_dev_running_the_backfills_page_shows_a_landed_backfill_completed(
     """The command reports "landed" only once Dagster has closed the backfill, also when the daemon is
     `festival-pipeline dev`'s (which looks at backfills every 30 s and cannot be restarted by us)."""
     port = free_port()
-    env = {**os.environ, "OSCARS_BASE_URL": simulator_url, "IMDB_BASE_URL": simulator_url,
-           "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
+    env = {**os.environ, **sites_env(simulator_url), "FESTIVAL_HTTP_REQUESTS_PER_SECOND": "0"}
     with (tmp_path / "dev.log").open("w") as log:
         dev = subprocess.Popen([CLI, "dev", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)

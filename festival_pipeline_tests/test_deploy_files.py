@@ -279,7 +279,10 @@ def test_compose_run_containers_get_every_variable_they_need(compose, instance_c
     assert forwarded <= daemon_env, forwarded - daemon_env
     # a run container loads the same instance config, so it needs every variable the config reads
     assert env_references(instance_config) <= forwarded, env_references(instance_config) - forwarded
-    assert {"FESTIVAL_DATABASE_URL", "OSCARS_BASE_URL", "IMDB_BASE_URL", "FESTIVAL_FETCHER"} <= forwarded
+    # and every project setting the services get: a run must load the definitions the code server has
+    # (IMDB_SOURCE decides the pools) and fetch as it was configured
+    project_env = set(compose["x-festival-environment"])
+    assert project_env == forwarded, project_env ^ forwarded
 
 
 def test_compose_runs_join_the_network_and_storage_of_the_services(compose, instance_config) -> None:

@@ -207,9 +207,10 @@ class Backfill:
                     last_wait_report = time.monotonic()
                     wait_text.plain = describe_wait(self.api, self.instance, state, runs, self.stack.owns_daemon)
                     live.update(Group(progress, wait_text))
-                if state.final:
-                    return state
-                if runs and all(run.is_finished for run in runs) and (targets is None or covers(runs, targets)):
+                if state.final or (runs and all(run.is_finished for run in runs)
+                                   and (targets is None or covers(runs, targets))):
+                    wait_text.plain = ""  # the wait is over (and rich ends a piped Live without a newline)
+                    live.update(Group(progress, wait_text))
                     return state
                 time.sleep(POLL_SECONDS)
 
