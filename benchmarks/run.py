@@ -14,7 +14,7 @@ between a user's commands). Each phase is one subprocess:
   all-api       (--sources) backfill all at 1 request/s per host, IMDB_SOURCE=graphql, fresh home
   all-pages     (--sources) backfill all at 1 request/s per host, IMDB_SOURCE=pages, fresh home
 
-    python benchmarks/run.py [--years 2020-2024] [--polite] [--sources] [--skip direct,bare] [--json out.json]
+    python benchmarks/run.py [--years 2020-2024] [--polite] [--sources [--pages-first]] [--skip direct,bare] [--json out.json]
 
 Per phase: wall time; the simulator's requests and bytes per host; for the backfill commands, when
 the backfill was launched, its runs created, started and ended, and when it completed, from the
@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--polite", action="store_true", help="also backfill oscars at 1 request/s per host")
     parser.add_argument("--sources", action="store_true", help="also backfill all at 1 request/s per host through "
                                                                "IMDb's API and through its pages (~17 min each)")
+    parser.add_argument("--pages-first", action="store_true", help="with --sources: all-pages before all-api (to "
+                                                                   "see that the order does not decide)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a phase is stopped")
     parser.add_argument("--json", help="write the whole report here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (homes, logs)")
@@ -346,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.polite:
             phase("polite", [*backfill, "oscars", *years_option], home("home-polite", base_env))
         if args.sources:
-            for name, source in (("all-api", "graphql"), ("all-pages", "pages")):
+            sources = [("all-api", "graphql"), ("all-pages", "pages")]
+            for name, source in reversed(sources) if args.pages_first else sources:
                 where = home(f"home-{name}", {**base_env, "IMDB_SOURCE": source})
                 phase(name, [*backfill, "all", *years_option], where, festival=None)
     finally:
