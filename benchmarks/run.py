@@ -14,7 +14,8 @@ between a user's commands). Each phase is one subprocess:
   all-api       (--sources) backfill all at 1 request/s per host, IMDB_SOURCE=graphql, fresh home
   all-pages     (--sources) backfill all at 1 request/s per host, IMDB_SOURCE=pages, fresh home
 
-    python benchmarks/run.py [--years 2020-2024] [--polite] [--sources [--pages-first]] [--skip direct,bare] [--json out.json]
+    python benchmarks/run.py [--years 2020-2024] [--polite] [--sources [--pages-first]] [--skip direct,bare]
+                              [--json out.json]
 
 Per phase: wall time; the simulator's requests and bytes per host; for the backfill commands, when
 the backfill was launched, its runs created, started and ended, and when it completed, from the
