@@ -48,12 +48,10 @@ from dagster import DagsterInstance, RunsFilter
 
 from festival_pipeline import settings
 from festival_pipeline.database import connection, migrate
-from festival_pipeline.database.embedded import EmbeddedPostgres
 from festival_pipeline.operations import SelectionError, parse_years, partition_keys, resolve_festivals
 from festival_pipeline.pools import IMDB_API_POOL, IMDB_PAGES_POOL, OSCARS_POOL
 from festival_pipeline.registry import ACADEMY_AWARDS_SLUG
 from festival_pipeline.runtime import instance_home
-from festival_pipeline.runtime.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMULATOR = ROOT.parent / "shared" / "festival_web" / "serve.py"
@@ -130,7 +128,7 @@ class Home:
 
     @classmethod
     def create(cls, tmp: Path, name: str, base_env: dict[str, str]) -> Home:
-        env = {**base_env, "FESTIVAL_PIPELINE_HOME": str(tmp / name), "FESTIVAL_EMBEDDED_PG_PORT": str(free_port())}
+        env = {**base_env, "FESTIVAL_PIPELINE_HOME": str(tmp / name)}
         home = cls(env, instance_home.prepare(settings.database_settings(env), settings.pipeline_home(env), env))
         with home.instance():  # opening it creates Dagster's tables
             pass
@@ -148,14 +146,13 @@ class Home:
 
     def database(self, name: str) -> str:
         """Another database on this home's server, created and migrated (the scripts' own)."""
-        url = self.dagster.festival_url.rsplit("/", 1)[0] + f"/{name}"
+        url = connection.with_database(self.dagster.festival_url, name)
         connection.ensure_database_exists(url)
         migrate.upgrade(url)
         return url
 
     def stop(self) -> None:
-        database = settings.database_settings(self.env)
-        EmbeddedPostgres(database.home, database.embedded_port).stop()
+        connection.stop_embedded(settings.pipeline_home(self.env))
 
 
 def nominations(database_url: str, slug: str | None = None) -> list[tuple]:
@@ -298,7 +295,6 @@ def main(argv: list[str] | None = None) -> int:
 
     git = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     tmp = Path(tempfile.mkdtemp(prefix="festival-bench-"))
-    tmp.chmod(0o711)  # as root the embedded server's account must pass through (it is never opened up for it)
     simulator = Simulator(tmp / "simulator.log", festivals=args.sources)
     base_env = {**{k: v for k, v in os.environ.items()
                    if k not in FOREIGN_VARIABLES and not k.startswith(FOREIGN_PREFIXES)}, **simulator.env}

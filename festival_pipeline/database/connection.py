@@ -47,8 +47,8 @@ def to_sqlalchemy_url(url: str) -> str:
     return "postgresql+psycopg2://" + to_libpq_url(url).split("://", 1)[1]
 
 
-
-def _with_database(url: str, database: str) -> str:
+def with_database(url: str, database: str) -> str:
+    """The URL of another database on the same server (a socket folder in the query stays)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{database}"))
 
@@ -61,7 +61,7 @@ def resolve_database_urls(database: DatabaseSettings) -> DatabaseUrls:
     """The database URLs to use; starts the embedded server when it is the one in use."""
     if database.festival_url:
         festival = to_libpq_url(database.festival_url)
-        dagster = database.dagster_url or _with_database(festival, f"{_database_name(festival)}_dagster")
+        dagster = database.dagster_url or with_database(festival, f"{_database_name(festival)}_dagster")
         return DatabaseUrls(festival=festival, dagster=to_libpq_url(dagster), embedded=False)
     server = EmbeddedPostgres(database.home).ensure_running()
     return DatabaseUrls(festival=server.url(FESTIVAL_DATABASE_NAME), dagster=server.url(DAGSTER_DATABASE_NAME),
@@ -107,7 +107,7 @@ def ensure_database_exists(url: str) -> None:
     except ConfigurationError as exc:
         if "does not exist" not in str(exc):
             raise
-    admin = connect(_with_database(url, "postgres"))
+    admin = connect(with_database(url, "postgres"))
     admin.autocommit = True
     try:
         with admin.cursor() as cursor:
